@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cmd.h - the subcommands of fumidai(8).  Each takes the arguments after its
+ * name (argv[0] is the command name), parses its own options (every command
+ * accepts -c FILE) and returns the process exit status: 0 ok, 1 failure or
+ * findings, 2 usage or configuration error.
+ */
+#ifndef FM_CMD_H
+#define FM_CMD_H
+
+#include "fumidai.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
+int cmd_account(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+
+/* cmd_load_config - -c path (NULL: default); prints the error and returns
+ * NULL on failure (callers exit 2). */
+struct fumidai *cmd_load_config(const char *path);
+
+#endif

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * conf.c - the configuration file (libconfig syntax) into struct fumidai.
+ *
+ * One table of options drives loading, range checks, defaults and
+ * `fumidai check-config`; the list of inputs is the one structured setting
+ * handled by hand.  Every error names the file, the line and the setting.
+ * Unknown settings are errors too: a typo must not silently leave a
+ * default in place.
+ */
+#include "config.h"
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+
+enum opt_type { OPT_STR, OPT_INT, OPT_MB };
+
+struct opt {
+	const char *path;	/* "redis.port" */
+	enum opt_type type;
+	long long min, max;	/* range for numbers */
+	const char *def_str;	/* default of a string (NULL: unset) */
+	long long def_num;	/* default of a number */
+	size_t off;		/* offset in struct fumidai */
+	size_t size;		/* sizeof the field for numbers */
+};
+
+#define F(field) offsetof(struct fumidai, field), sizeof(((struct fumidai *)0)->field)
+
+static const struct opt opts[] = {
+	{ "instance", OPT_STR, 0, 0, NULL, 0, F(instance) },
+	{ "state_dir", OPT_STR, 0, 0, FM_DEFAULT_STATE_DIR, 0, F(state_dir) },
+	{ "plugin_dir", OPT_STR, 0, 0, FM_DEFAULT_PLUGIN_DIR, 0, F(plugin_dir) },
+	{ "timezone", OPT_STR, 0, 0, NULL, 0, F(timezone) },
+	{ "max_line", OPT_INT, 256, 16 << 20, NULL, 16384, F(max_line) },
+	{ "poll_interval", OPT_INT, 50, 600000, NULL, 1000, F(poll_ms) },
+	{ "batch_lines", OPT_INT, 1, 1 << 20, NULL, 8192, F(batch_lines) },
+	{ "flush_interval", OPT_INT, 1, 60000, NULL, 200, F(flush_ms) },
+	{ "retention_days", OPT_INT, 1, 3650, NULL, 180, F(retention_days) },
+	{ "history_max", OPT_INT, 10, 1000000, NULL, 5000, F(history_max) },
+	{ "queue_max_mb", OPT_MB, 1, 65536, NULL, 64, F(queue_max_bytes) },
+	{ "spool_max_mb", OPT_MB, 1, 1 << 20, NULL, 1024, F(spool_max_bytes) },
+	{ "redis.host", OPT_STR, 0, 0, NULL, 0, F(redis.host) },
+	{ "redis.port", OPT_INT, 1, 65535, NULL, 6379, F(redis.port) },
+	{ "redis.socket", OPT_STR, 0, 0, NULL, 0, F(redis.socket) },
+	{ "redis.password", OPT_STR, 0, 0, NULL, 0, F(redis.password) },
+	{ "redis.db", OPT_INT, 0, 1000, NULL, 0, F(redis.db) },
+	{ "redis.prefix", OPT_STR, 0, 0, "fm:", 0, F(redis.prefix) },
+	{ "redis.connect_timeout", OPT_INT, 10, 600000, NULL, 2000, F(redis.connect_timeout_ms) },
+	{ "redis.retry_max", OPT_INT, 100, 3600000, NULL, 30000, F(redis.retry_max_ms) },
+	{ "geoip.city", OPT_STR, 0, 0, NULL, 0, F(geoip_city) },
+	{ "geoip.asn", OPT_STR, 0, 0, NULL, 0, F(geoip_asn) },
+};
+
+/* Settings with structure, checked by hand. */
+static const char *const groups[] = { "redis", "geoip", "inputs" };
+static const char *const input_keys[] = { "path", "format", "parsers" };
+static const char *const formats[] = { "auto", "syslog", "dovecot" };
+static const char *const default_parsers[] = { "postfix", "dovecot" };
+
+static void conf_defaults(struct fumidai *);
+static int conf_opts(struct fumidai *, config_t *, const char *, char *, size_t);
+static int conf_inputs(struct fumidai *, config_t *, const char *, char *, size_t);
+static int conf_unknown(config_t *, const char *, char *, size_t);
+
+static void
+setnum(struct fumidai *cf, const struct opt *o, long long v)
+{
+	char *p = (char *)cf + o->off;
+
+	if (o->type == OPT_MB)
+		v *= 1024 * 1024;
+	if (o->size == sizeof(int)) {
+		int i = (int)v;
+		memcpy(p, &i, sizeof(i));
+	} else {
+		size_t z = (size_t)v;
+		memcpy(p, &z, sizeof(z));
+	}
+}
+
+static char **
+strfield(struct fumidai *cf, const struct opt *o)
+{
+	return (char **)((char *)cf + o->off);
+}
+
+/* conf_defaults - every option's default, before the file is read */
+static void
+conf_defaults(struct fumidai *cf)
+{
+	const struct opt *o;
+	char host[256];
+
+	for (o = opts; o < opts + nitems(opts); o++) {
+		if (o->type == OPT_STR)
+			*strfield(cf, o) = o->def_str ? xstrdup(o->def_str) : NULL;
+		else
+			setnum(cf, o, o->def_num);
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cf->instance = xstrdup(host);
+}
+
+void
+conf_add_input(struct fumidai *cf, const char *path, const char *format)
+{
+	struct fm_input *in;
+	size_t i;
+
+	cf->inputs = xrealloc(cf->inputs, (cf->ninputs + 1) * sizeof(*cf->inputs));
+	in = &cf->inputs[cf->ninputs++];
+	memset(in, 0, sizeof(*in));
+	in->path = xstrdup(path);
+	in->format = xstrdup(format);
+	in->nparsers = nitems(default_parsers);
+	in->parsers = xcalloc(in->nparsers, sizeof(char *));
+	for (i = 0; i < in->nparsers; i++)
+		in->parsers[i] = xstrdup(default_parsers[i]);
+}
+
+/* conf_finish - derived settings and environment overrides */
+static void
+conf_finish(struct fumidai *cf)
+{
+	const char *env;
+
+	if ((env = getenv("FUMIDAI_PLUGIN_DIR")) != NULL && *env != '\0') {
+		free(cf->plugin_dir);
+		cf->plugin_dir = xstrdup(env);
+	}
+	cf->redis.embedded = cf->redis.host == NULL && cf->redis.socket == NULL;
+}
+
+struct fumidai *
+conf_default(void)
+{
+	struct fumidai *cf = xcalloc(1, sizeof(*cf));
+
+	conf_defaults(cf);
+	if (access("/var/log/mail.log", F_OK) == 0)
+		conf_add_input(cf, "/var/log/mail.log", "auto");
+	else
+		conf_add_input(cf, PKGDATADIR "/demo-mail.log", "auto");
+	conf_finish(cf);
+	return cf;
+}
+
+static int
+bad(char *err, size_t errlen, const char *file, const config_setting_t *s,
+    const char *what, const char *msg)
+{
+	snprintf(err, errlen, "%s:%d: %s: %s", file,
+	    s ? config_setting_source_line(s) : 0, what, msg);
+	return -1;
+}
+
+/* conf_opts - the table-driven settings */
+static int
+conf_opts(struct fumidai *cf, config_t *c, const char *file, char *err,
+    size_t errlen)
+{
+	const struct opt *o;
+	config_setting_t *s;
+	char msg[256];
+	long long v;
+
+	for (o = opts; o < opts + nitems(opts); o++) {
+		if ((s = config_lookup(c, o->path)) == NULL)
+			continue;
+		if (o->type == OPT_STR) {
+			const char *str = config_setting_get_string(s);
+
+			if (str == NULL)
+				return bad(err, errlen, file, s, o->path,
+				    "expected a string in double quotes");
+			free(*strfield(cf, o));
+			*strfield(cf, o) = *str ? xstrdup(str) : NULL;
+			continue;
+		}
+		if (config_setting_type(s) == CONFIG_TYPE_INT)
+			v = config_setting_get_int(s);
+		else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+			v = config_setting_get_int64(s);
+		else
+			return bad(err, errlen, file, s, o->path,
+			    "expected a whole number");
+		if (v < o->min || v > o->max) {
+			snprintf(msg, sizeof(msg), "%lld is out of range "
+			    "(%lld to %lld)", v, o->min, o->max);
+			return bad(err, errlen, file, s, o->path, msg);
+		}
+		setnum(cf, o, v);
+	}
+	if (cf->state_dir == NULL)
+		return bad(err, errlen, file, config_lookup(c, "state_dir"),
+		    "state_dir", "must not be empty");
+	if (cf->redis.prefix == NULL)
+		cf->redis.prefix = xstrdup("");
+	if (cf->redis.host != NULL && cf->redis.socket != NULL)
+		return bad(err, errlen, file, config_lookup(c, "redis.socket"),
+		    "redis", "give either host (and port) or socket, not both");
+	return 0;
+}
+
+static int
+known(const char *name, const char *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, v[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* conf_inputs - inputs = ( { path = "..."; format = "auto"; parsers = [...]; } ) */
+static int
+conf_inputs(struct fumidai *cf, config_t *c, const char *file, char *err,
+    size_t errlen)
+{
+	config_setting_t *list = config_lookup(c, "inputs"), *g, *s, *ps;
+	const char *path, *format;
+	char what[64];
+	int i, j, k;
+
+	if (list == NULL)
+		return 0;
+	if (!config_setting_is_list(list) && !config_setting_is_array(list))
+		return bad(err, errlen, file, list, "inputs",
+		    "expected a list: inputs = ( { path = \"...\"; } );");
+	for (i = 0; (g = config_setting_get_elem(list, (unsigned)i)) != NULL; i++) {
+		snprintf(what, sizeof(what), "inputs.[%d]", i);
+		if (!config_setting_is_group(g))
+			return bad(err, errlen, file, g, what,
+			    "expected a group { path = \"...\"; }");
+		for (j = 0; (s = config_setting_get_elem(g, (unsigned)j)) != NULL; j++)
+			if (!known(config_setting_name(s), input_keys, nitems(input_keys)))
+				return bad(err, errlen, file, s, config_setting_name(s),
+				    "unknown setting in an input (path, format, parsers)");
+		if (!config_setting_lookup_string(g, "path", &path) || *path == '\0')
+			return bad(err, errlen, file, g, what, "path is missing");
+		format = "auto";
+		if ((s = config_setting_get_member(g, "format")) != NULL &&
+		    ((format = config_setting_get_string(s)) == NULL ||
+		    !known(format, formats, nitems(formats))))
+			return bad(err, errlen, file, s, "format",
+			    "expected \"auto\", \"syslog\" or \"dovecot\"");
+		conf_add_input(cf, path, format);
+		if ((ps = config_setting_get_member(g, "parsers")) == NULL)
+			continue;
+		if (!config_setting_is_array(ps) && !config_setting_is_list(ps))
+			return bad(err, errlen, file, ps, "parsers",
+			    "expected an array of names: [\"postfix\", \"dovecot\"]");
+		struct fm_input *in = &cf->inputs[cf->ninputs - 1];
+		for (k = 0; k < (int)in->nparsers; k++)
+			free(in->parsers[k]);
+		in->nparsers = (size_t)config_setting_length(ps);
+		in->parsers = xrealloc(in->parsers, (in->nparsers + 1) * sizeof(char *));
+		for (k = 0; k < (int)in->nparsers; k++) {
+			const char *name = config_setting_get_string_elem(ps, (unsigned)k);
+
+			if (name == NULL || *name == '\0' || strchr(name, '/')) {
+				in->nparsers = (size_t)k;
+				return bad(err, errlen, file, ps, "parsers",
+				    "each parser is a plain name such as \"postfix\"");
+			}
+			in->parsers[k] = xstrdup(name);
+		}
+		if (in->nparsers == 0)
+			return bad(err, errlen, file, ps, "parsers",
+			    "at least one parser is needed");
+	}
+	return 0;
+}
+
+/* conf_unknown - a setting the table does not know is an error */
+static int
+conf_unknown(config_t *c, const char *file, char *err, size_t errlen)
+{
+	config_setting_t *root = config_root_setting(c), *s, *m;
+	const struct opt *o;
+	char path[256];
+	int i, j, found;
+
+	for (i = 0; (s = config_setting_get_elem(root, (unsigned)i)) != NULL; i++) {
+		const char *name = config_setting_name(s);
+
+		if (known(name, groups, nitems(groups))) {
+			if (strcmp(name, "inputs") == 0)
+				continue;
+			if (!config_setting_is_group(s))
+				return bad(err, errlen, file, s, name,
+				    "expected a group: name = { ... };");
+			for (j = 0; (m = config_setting_get_elem(s, (unsigned)j)) != NULL; j++) {
+				snprintf(path, sizeof(path), "%s.%s", name,
+				    config_setting_name(m));
+				for (found = 0, o = opts; o < opts + nitems(opts); o++)
+					found |= strcmp(o->path, path) == 0;
+				if (!found)
+					return bad(err, errlen, file, m, path,
+					    "unknown setting");
+			}
+			continue;
+		}
+		for (found = 0, o = opts; o < opts + nitems(opts); o++)
+			found |= strcmp(o->path, name) == 0;
+		if (!found)
+			return bad(err, errlen, file, s, name, "unknown setting");
+	}
+	return 0;
+}
+
+struct fumidai *
+conf_load(const char *path, int path_given, char *err, size_t errlen)
+{
+	struct fumidai *cf;
+	config_t c;
+
+	if (path == NULL)
+		path = FM_DEFAULT_CONFIG;
+	if (!path_given && access(path, F_OK) == -1)
+		return conf_default();
+	config_init(&c);
+	if (config_read_file(&c, path) != CONFIG_TRUE) {
+		if (config_error_type(&c) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read the file", path);
+		else
+			snprintf(err, errlen, "%s:%d: %s",
+			    config_error_file(&c) ? config_error_file(&c) : path,
+			    config_error_line(&c), config_error_text(&c));
+		config_destroy(&c);
+		return NULL;
+	}
+	cf = xcalloc(1, sizeof(*cf));
+	conf_defaults(cf);
+	cf->config_file = xstrdup(path);
+	if (conf_unknown(&c, path, err, errlen) == -1 ||
+	    conf_opts(cf, &c, path, err, errlen) == -1 ||
+	    conf_inputs(cf, &c, path, err, errlen) == -1) {
+		config_destroy(&c);
+		conf_free(cf);
+		return NULL;
+	}
+	config_destroy(&c);
+	if (cf->ninputs == 0) {
+		if (access("/var/log/mail.log", F_OK) == 0)
+			conf_add_input(cf, "/var/log/mail.log", "auto");
+		else
+			conf_add_input(cf, PKGDATADIR "/demo-mail.log", "auto");
+	}
+	conf_finish(cf);
+	return cf;
+}
+
+void
+conf_clear_inputs(struct fumidai *cf)
+{
+	size_t i, j;
+
+	for (i = 0; i < cf->ninputs; i++) {
+		free(cf->inputs[i].path);
+		free(cf->inputs[i].format);
+		for (j = 0; j < cf->inputs[i].nparsers; j++)
+			free(cf->inputs[i].parsers[j]);
+		free(cf->inputs[i].parsers);
+	}
+	free(cf->inputs);
+	cf->inputs = NULL;
+	cf->ninputs = 0;
+}
+
+void
+conf_free(struct fumidai *cf)
+{
+	const struct opt *o;
+
+	if (cf == NULL)
+		return;
+	for (o = opts; o < opts + nitems(opts); o++)
+		if (o->type == OPT_STR)
+			free(*strfield(cf, o));
+	conf_clear_inputs(cf);
+	free(cf->config_file);
+	free(cf);
+}
+
+void
+conf_dump(const struct fumidai *cf, FILE *fp)
+{
+	const struct opt *o;
+	size_t i, j;
+	long long v;
+
+	fprintf(fp, "# effective configuration%s%s\n",
+	    cf->config_file ? " from " : " (built-in default)",
+	    cf->config_file ? cf->config_file : "");
+	for (o = opts; o < opts + nitems(opts); o++) {
+		const char *p = (const char *)cf + o->off;
+
+		if (o->type == OPT_STR) {
+			const char *s = *(char *const *)p;
+
+			if (strcmp(o->path, "redis.password") == 0 && s)
+				s = "(set)";
+			fprintf(fp, "%s%s = \"%s\";\n", s ? "" : "# ", o->path,
+			    s ? s : "");
+			continue;
+		}
+		if (o->size == sizeof(int)) {
+			int x;
+			memcpy(&x, p, sizeof(x));
+			v = x;
+		} else {
+			size_t z;
+			memcpy(&z, p, sizeof(z));
+			v = (long long)z;
+		}
+		if (o->type == OPT_MB)
+			v /= 1024 * 1024;
+		fprintf(fp, "%s = %lld;\n", o->path, v);
+	}
+	fprintf(fp, "# redis: %s\n", cf->redis.embedded ?
+	    "embedded redis-server in state_dir" : "configured");
+	fprintf(fp, "inputs = (\n");
+	for (i = 0; i < cf->ninputs; i++) {
+		fprintf(fp, "  { path = \"%s\"; format = \"%s\"; parsers = [",
+		    cf->inputs[i].path, cf->inputs[i].format);
+		for (j = 0; j < cf->inputs[i].nparsers; j++)
+			fprintf(fp, "%s\"%s\"", j ? ", " : " ",
+			    cf->inputs[i].parsers[j]);
+		fprintf(fp, " ]; }%s\n", i + 1 < cf->ninputs ? "," : "");
+	}
+	fprintf(fp, ");\n");
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * fumidai.h - the running configuration.  One struct fumidai is loaded by
+ * config.c from the libconfig file and handed (read-only) to every module;
+ * SIGHUP loads a new one and swaps it in only when it is valid.
+ */
+#ifndef FM_FUMIDAI_H
+#define FM_FUMIDAI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FM_DEFAULT_CONFIG	SYSCONFDIR "/fumidai/fumidai.conf"
+#define FM_DEFAULT_STATE_DIR	LOCALSTATEDIR "/lib/fumidai"
+#define FM_DEFAULT_PLUGIN_DIR	PKGLIBDIR
+
+/* One followed log file. */
+struct fm_input {
+	char *path;		/* file to follow (may not exist yet) */
+	char *format;		/* header format: "auto" "syslog" "dovecot" */
+	char **parsers;		/* parser plugin names for this file */
+	size_t nparsers;
+};
+
+struct fm_redis {
+	int embedded;		/* no host/socket configured: start our own */
+	char *host;		/* TCP host, or NULL */
+	int port;		/* TCP port */
+	char *socket;		/* unix socket path, or NULL */
+	char *password;		/* AUTH password, or NULL */
+	int db;			/* SELECT db */
+	char *prefix;		/* key prefix, e.g. "fm:" */
+	int connect_timeout_ms;	/* connect timeout */
+	int retry_max_ms;	/* reconnect backoff ceiling */
+};
+
+struct fumidai {
+	char *config_file;	/* file this was loaded from */
+	char *instance;		/* name of this fumidai in a shared Redis (hostname) */
+	char *state_dir;	/* cursors, journal, spool, embedded Redis */
+	char *plugin_dir;	/* where parser plugins (.so) are loaded from */
+	char *timezone;		/* zone of timestamps without offset; NULL: system */
+	struct fm_redis redis;
+	struct fm_input *inputs;
+	size_t ninputs;
+	char *geoip_city;	/* city .mmdb path, NULL: none */
+	char *geoip_asn;	/* ASN .mmdb path, NULL: none */
+	size_t max_line;	/* longer lines are counted and skipped */
+	int poll_ms;		/* stat() polling interval (inotify fallback) */
+	int batch_lines;	/* lines per batch at most */
+	int flush_ms;		/* a partial batch is flushed after this */
+	int retention_days;	/* TTL of every key */
+	int history_max;	/* login / message records kept per account list */
+	size_t queue_max_bytes;	/* Redis backlog kept in memory before spooling */
+	size_t spool_max_bytes;	/* spool file ceiling; past it fumidai stops reading */
+};
+
+#endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * main.c - fumidai(8): dispatch to the subcommands.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} cmds[] = {
+	{ "run", cmd_run, "follow the configured logs into Redis (-f: foreground)" },
+	{ "replay", cmd_replay, "feed archived logs (plain, .gz, -) through the pipeline" },
+	{ "parse", cmd_parse, "print the events found in logs as NDJSON" },
+	{ "account", cmd_account, "show an account's recent history and counters" },
+	{ "stats", cmd_stats, "show global counters and input positions" },
+	{ "check-config", cmd_check_config, "validate the configuration and print it" },
+};
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: fumidai COMMAND [-c FILE] [options]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(fp, "  %-13s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(fp, "\nSee fumidai(8).  Default configuration: %s\n",
+	    FM_DEFAULT_CONFIG);
+}
+
+struct fumidai *
+cmd_load_config(const char *path)
+{
+	struct fumidai *cf;
+	char err[1024];
+
+	if ((cf = conf_load(path, path != NULL, err, sizeof(err))) == NULL)
+		fprintf(stderr, "fumidai: configuration error: %s\n", err);
+	return cf;
+}
+
+int
+cmd_check_config(int argc, char **argv)
+{
+	struct fumidai *cf;
+	const char *path = NULL;
+	int ch, quiet = 0;
+
+	while ((ch = getopt(argc, argv, "c:q")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'q': quiet = 1; break;
+		default:
+			fprintf(stderr, "usage: fumidai check-config [-c FILE] [-q]\n");
+			return 2;
+		}
+	}
+	if ((cf = cmd_load_config(path)) == NULL)
+		return 2;
+	if (!quiet)
+		conf_dump(cf, stdout);
+	conf_free(cf);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	log_init(LOG_TO_STDERR, getenv("FUMIDAI_DEBUG") != NULL);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("fumidai %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			optind = 1;
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "fumidai: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
