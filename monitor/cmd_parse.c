@@ -35,6 +35,8 @@ struct parse_ctx {
 };
 
 static void parse_event(void *, const struct fm_event *);
+static void parse_skip(void *, uint32_t, uint64_t, const char *, const char *,
+    size_t);
 static int parse_file(struct pipeline *, uint32_t, const char *, size_t);
 
 static void
@@ -48,6 +50,20 @@ parse_event(void *arg, const struct fm_event *ev)
 		fwrite(pc->out.data, 1, pc->out.len, pc->fp);
 		buf_reset(&pc->out);
 	}
+}
+
+static void
+parse_skip(void *arg, uint32_t input, uint64_t line_no, const char *why,
+    const char *p, size_t n)
+{
+	struct parse_ctx *pc = arg;
+	struct buf b;
+
+	buf_init(&b);
+	log_escape(&b, p, FM_MIN(n, 300));
+	fprintf(stderr, "fumidai: parse: %s:%llu: %s: %s\n", pc->names[input],
+	    (unsigned long long)line_no, why, b.data ? b.data : "");
+	buf_free(&b);
 }
 
 /* open_input - fd for path: "-" stdin, "*.gz" through gzip -dc */
@@ -177,7 +193,7 @@ static void
 parse_usage(void)
 {
 	fprintf(stderr, "usage: fumidai parse [-c FILE] [--year YYYY] [--tz ZONE] "
-	    "[--parsers NAME,...] [FILE...|-]\n");
+	    "[--parsers NAME,...]\n\t[--raw] [--show-skipped] [FILE...|-]\n");
 }
 
 int
@@ -188,6 +204,8 @@ cmd_parse(int argc, char **argv)
 		{ "year", required_argument, NULL, 'y' },
 		{ "tz", required_argument, NULL, 'z' },
 		{ "parsers", required_argument, NULL, 'p' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "show-skipped", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -197,7 +215,7 @@ cmd_parse(int argc, char **argv)
 	const char *cfile = NULL, *tz = NULL, *plist = NULL;
 	char err[1024], *dash[] = { "-" };
 	char **files;
-	int ch, nfiles, year = 0, rc = 0;
+	int ch, nfiles, year = 0, rc = 0, raw = 0, show = 0;
 	uint32_t i;
 
 	while ((ch = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
@@ -206,6 +224,8 @@ cmd_parse(int argc, char **argv)
 		case 'y': year = atoi(optarg); break;
 		case 'z': tz = optarg; break;
 		case 'p': plist = optarg; break;
+		case 'r': raw = 1; break;
+		case 's': show = 1; break;
 		default: parse_usage(); return 2;
 		}
 	}
@@ -251,6 +271,9 @@ cmd_parse(int argc, char **argv)
 		conf_free(cf);
 		return 2;
 	}
+	pipeline_set_raw(pl, raw);
+	if (show)
+		pipeline_set_skip_cb(pl, parse_skip, &pc);
 	for (i = 0; i < (uint32_t)nfiles; i++) {
 		struct stat sb;
 		int64_t ref = 0;

@@ -25,6 +25,8 @@ static const char *scan_tai64n(const char *, const char *, int64_t *);
 static int scan_tag(const char *, const char *, struct fm_line *);
 static int64_t days_from_civil(int y, int m, int d);
 
+static int tz_generation = 1;	/* bumped when the zone changes */
+
 #define ISDIGIT(c) ((unsigned char)((c) - '0') < 10)
 
 int
@@ -36,6 +38,7 @@ logline_timezone(const char *tz)
 	} else
 		unsetenv("TZ");
 	tzset();
+	tz_generation++;
 	return 0;
 }
 
@@ -67,12 +70,12 @@ logline_localtime(int year, int mon, int mday, int hour, int min, int sec,
 	static struct {
 		int key_ymdh[4];
 		int64_t base;		/* epoch seconds of hour start */
-		int valid;
+		int valid;		/* tz_generation it was made in */
 	} cache[16];
 	unsigned slot = (unsigned)(mday * 24 + hour) & 15;
 	struct tm tm;
 
-	if (!cache[slot].valid || cache[slot].key_ymdh[0] != year ||
+	if (cache[slot].valid != tz_generation || cache[slot].key_ymdh[0] != year ||
 	    cache[slot].key_ymdh[1] != mon || cache[slot].key_ymdh[2] != mday ||
 	    cache[slot].key_ymdh[3] != hour) {
 		memset(&tm, 0, sizeof(tm));
@@ -86,12 +89,10 @@ logline_localtime(int year, int mon, int mday, int hour, int min, int sec,
 		cache[slot].key_ymdh[1] = mon;
 		cache[slot].key_ymdh[2] = mday;
 		cache[slot].key_ymdh[3] = hour;
-		cache[slot].valid = 1;
+		cache[slot].valid = tz_generation;
 	}
 	return (cache[slot].base + min * 60 + sec) * 1000000 + usec;
 }
-
-/* logline_reset_cache is not needed: TZ changes only before any parse. */
 
 static int
 two(const char *p)
@@ -318,12 +319,15 @@ scan_tag(const char *p, const char *end, struct fm_line *out)
 		if (b > s && *b == open) {
 			for (d = b + 1; d < q - 1 && ISDIGIT(*d); d++)
 				;
+			/* Only "[digits]" / "(digits)" is a pid; "imap(bob)" and
+			 * "auth(bob,ip,...)" keep what Dovecot put there. */
 			if (d == q - 1 && d > b + 1) {
 				pid = 0;
 				for (d = b + 1; d < q - 1 && pid < 100000000; d++)
 					pid = pid * 10 + (*d - '0');
-			}
-			q = b;
+				q = b;
+			} else if (open == '[')
+				q = b;
 		}
 	}
 	out->program.p = s;

@@ -40,6 +40,9 @@ struct pipeline {
 	uint64_t cur_line;	/* its line number */
 	int cur_emitted;	/* events the line produced */
 	int64_t max_time;	/* newest event time seen */
+	int raw;		/* bypass the correlator */
+	pipeline_line_fn *skip_fn;	/* told about lines not understood */
+	void *skip_arg;
 };
 
 static void on_parsed(void *, const struct fm_event *);
@@ -100,7 +103,10 @@ on_parsed(void *arg, const struct fm_event *ev)
 	pl->cur_emitted++;
 	if (ev->time > pl->max_time)
 		pl->max_time = ev->time;
-	correlate_event(pl->corr, ev, on_correlated, pl);
+	if (pl->raw)
+		on_correlated(pl, ev);
+	else
+		correlate_event(pl->corr, ev, on_correlated, pl);
 }
 
 /* text_ok - no NUL byte and valid UTF-8 */
@@ -108,6 +114,13 @@ static int
 text_ok(const char *p, size_t n)
 {
 	return memchr(p, '\0', n) == NULL && utf8_valid(p, n);
+}
+
+static void
+skipped(struct pipeline *pl, const char *why, const char *p, size_t n)
+{
+	if (pl->skip_fn != NULL)
+		pl->skip_fn(pl->skip_arg, pl->cur, pl->cur_line, why, p, n);
 }
 
 static void
@@ -124,14 +137,17 @@ pipeline_line(struct pipeline *pl, struct pl_input *in, const char *p, size_t n)
 		n--;
 	if (n > pl->cf->max_line) {
 		in->n.too_long++;
+		skipped(pl, "too_long", p, 0);
 		return;
 	}
 	if (!text_ok(p, n)) {
 		in->n.bad_bytes++;
+		skipped(pl, "bad_bytes", p, n);
 		return;
 	}
 	if (logline_parse(&in->hdr, p, n, &ln) == -1) {
 		in->n.malformed++;
+		skipped(pl, "malformed", p, n);
 		return;
 	}
 	if (ln.time == 0)
@@ -151,9 +167,11 @@ pipeline_line(struct pipeline *pl, struct pl_input *in, const char *p, size_t n)
 	switch (r) {
 	case -1:
 		in->n.noparser++;
+		skipped(pl, "other_program", p, n);
 		break;
 	case FM_PARSE_UNKNOWN:
 		in->n.unknown++;
+		skipped(pl, "unrecognized", p, n);
 		break;
 	case FM_PARSE_IGNORED:
 		in->n.ignored++;
@@ -180,6 +198,19 @@ pipeline_chunk(struct pipeline *pl, uint32_t input, const struct tail_chunk *c)
 		pipeline_line(pl, in, p, (size_t)(nl - p));
 		p = nl + 1;
 	}
+}
+
+void
+pipeline_set_raw(struct pipeline *pl, int raw)
+{
+	pl->raw = raw;
+}
+
+void
+pipeline_set_skip_cb(struct pipeline *pl, pipeline_line_fn *fn, void *arg)
+{
+	pl->skip_fn = fn;
+	pl->skip_arg = arg;
 }
 
 void

@@ -40,6 +40,11 @@ struct pipeline_counts {
 /* pipeline_event_fn - an event leaves the pipeline; borrowed until return */
 typedef void pipeline_event_fn(void *arg, const struct fm_event *ev);
 
+/* pipeline_line_fn - a line was skipped or not understood; why is
+ * "too_long" "bad_bytes" "malformed" "other_program" "unrecognized" */
+typedef void pipeline_line_fn(void *arg, uint32_t input, uint64_t line_no,
+    const char *why, const char *p, size_t n);
+
 /* pipeline_new - load each input's parsers; NULL + err when one fails */
 struct pipeline *pipeline_new(const struct fumidai *cf, pipeline_event_fn *fn,
     void *arg, char *err, size_t errlen);
@@ -49,6 +54,9 @@ void pipeline_input_ref(struct pipeline *pl, uint32_t input, int64_t ref_us,
 /* pipeline_chunk - process the complete lines of a chunk of input */
 void pipeline_chunk(struct pipeline *pl, uint32_t input,
     const struct tail_chunk *c);
+/* pipeline_set_raw - bypass the correlator (parse --raw) */
+void pipeline_set_raw(struct pipeline *pl, int raw);
+void pipeline_set_skip_cb(struct pipeline *pl, pipeline_line_fn *fn, void *arg);
 /* pipeline_expire - release held correlations older than the newest
  * event time seen minus their window */
 void pipeline_expire(struct pipeline *pl);

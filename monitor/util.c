@@ -306,7 +306,7 @@ log_escape(struct buf *b, const char *p, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if (c >= 0x21 && c < 0x7f && c != '\\' && c != '"' && c != '=')
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"' && c != '=')
 			buf_addc(b, (char)c);
 		else {
 			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };

@@ -52,7 +52,8 @@ void arena_free(struct arena *a);
 /* Escaping of untrusted bytes. */
 void json_escape(struct buf *b, const char *p, size_t n);	/* no quotes */
 void json_str(struct buf *b, const char *p, size_t n);		/* "..." */
-/* log_escape - printable ASCII kept, '\\' '"' and others as \xNN */
+/* log_escape - printable ASCII and space kept; backslash, quote, '=' and
+ * everything else become \xNN */
 void log_escape(struct buf *b, const char *p, size_t n);
 void hex_encode(struct buf *b, const void *p, size_t n);
 int hex_decode(struct buf *b, const char *p, size_t n);	/* 0 / -1 */
