@@ -20,7 +20,7 @@ parse(const char *s)
 static int
 streq(struct fm_str s, const char *want)
 {
-	return s.len == strlen(want) && memcmp(s.p, want, s.len) == 0;
+	return s.len == strlen(want) && (s.len == 0 || memcmp(s.p, want, s.len) == 0);
 }
 
 static void
@@ -36,7 +36,7 @@ check(const char *line, const char *time, const char *host, const char *prog,
 	ok(streq(ln.host, host), "  host %s", host);
 	ok(streq(ln.program, prog), "  program %s", prog);
 	is_int(ln.pid, pid, "  pid");
-	ok(ln.msglen == strlen(msg) && memcmp(ln.msg, msg, ln.msglen) == 0,
+	ok(ln.msglen == strlen(msg) && (ln.msglen == 0 || memcmp(ln.msg, msg, ln.msglen) == 0),
 	    "  msg %s", msg);
 }
 
@@ -67,7 +67,11 @@ main(void)
 	    "2026-11-24T11:30:25.000000Z", "", "imap-login", -1,
 	    "Info: Login: user=<a>");
 	check("2013-08-11 03:56:40 auth-worker(default): Info: x",
-	    "2013-08-11T03:56:40.000000Z", "", "auth-worker", -1, "Info: x");
+	    "2013-08-11T03:56:40.000000Z", "", "auth-worker(default)", -1,
+	    "Info: x");
+	check("Nov 24 10:00:00 imap(bob): Info: Disconnected: Logged out",
+	    "2026-11-24T10:00:00.000000Z", "", "imap(bob)", -1,
+	    "Info: Disconnected: Logged out");
 	check("@400000004c91b044077a9e94 imap-login: Info: Aborted",
 	    "2010-09-16T05:51:00.125476Z", "", "imap-login", -1, "Info: Aborted");
 	check("mail postfix/smtpd[1]: warning: journal form",
