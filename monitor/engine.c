@@ -245,9 +245,6 @@ engine_chunk_cb(void *arg, struct tail *t, const struct tail_chunk *c)
 		    (unsigned long long)fnv1a64(c->data, n, FNV1A64_INIT));
 		e->seq = 0;
 	}
-	if (c->rotated)
-		log_info("input=%s rotated or truncated, reading the new file "
-		    "from its start", e->cf->inputs[ic->idx].path);
 	engine_feed(e, ic->idx, c);
 	e->lines_done = pipeline_counts(e->pl, ic->idx)->lines;
 }

@@ -14,7 +14,10 @@
  * the line number there and a fingerprint of the line just before it, so a
  * restart can check it resumes in the same file at the same place.
  *
- * Ownership: chunk data is borrowed until the callback returns.
+ * Ownership: chunk data is borrowed until the callback returns.  A chunk's
+ * [start, end) also covers the over-long lines dropped inside it, so len can
+ * be smaller than end.offset - start.offset, even 0.  A reader's last line
+ * without '\n' is delivered with a '\n' added (not counted in end.offset).
  */
 #ifndef FM_TAIL_H
 #define FM_TAIL_H
@@ -54,7 +57,8 @@ struct tail *tail_follow(struct event_base *base, const char *path,
     const struct tail_pos *resume, size_t max_line, int poll_ms,
     tail_chunk_fn *cb, void *arg);
 /* tail_read - read a whole file for replay: "-" is stdin, "*.gz" is
- * decompressed with gzip -dc (no shell).  Calls eof when done. */
+ * decompressed with gzip -dc (no shell).  Calls eof when done (error 1 on a
+ * read error or a failed gzip).  NULL (logged) if path cannot be opened. */
 struct tail *tail_read(struct event_base *base, const char *path,
     size_t max_line, tail_chunk_fn *cb, tail_eof_fn *eof, void *arg);
 /* tail_read_range - synchronously re-read [from, to) of the file with
@@ -64,6 +68,7 @@ int tail_read_range(const char *path, const struct tail_pos *from,
     const struct tail_pos *to, size_t max_line, tail_chunk_fn *cb, void *arg,
     char *err, size_t errlen);
 /* tail_pause / tail_resume - backpressure: no callbacks while paused */
+/* (tail_free may be called from a callback: the release is deferred) */
 void tail_pause(struct tail *t);
 void tail_resume(struct tail *t);
 /* tail_position - position after the last delivered chunk */
