@@ -645,7 +645,7 @@ replay_progress_cb(evutil_socket_t fd, short what, void *arg)
 static void
 replay_eof_cb(void *arg, struct tail *t, int error)
 {
-	struct engine *e = arg;
+	struct engine *e = ((struct input_ctx *)arg)->e;	/* the tail's arg */
 
 	(void)t;
 	if (error) {
