@@ -189,7 +189,9 @@ pipeline_chunk(struct pipeline *pl, uint32_t input, const struct tail_chunk *c)
 
 	if (input >= pl->nin)
 		return;
+	/* Lines too long for the reader's buffer were dropped by it. */
 	in->n.too_long += c->skipped_long;
+	in->n.lines += c->skipped_long;
 	pl->cur = input;
 	pl->cur_line = c->start.line_no;
 	while (p < end) {
