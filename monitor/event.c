@@ -45,74 +45,85 @@ event_kind_parse(const char *name)
 	return -1;
 }
 
+/* field - ,"name":"value" when value is set; name carries its quotes */
 static void
-field(struct buf *b, const char *name, struct fm_str s)
+field(struct buf *b, const char *qname, size_t qlen, struct fm_str s)
 {
 	if (s.len == 0)
 		return;
-	buf_addc(b, ',');
-	buf_addc(b, '"');
-	buf_adds(b, name);
-	buf_add(b, "\":", 2);
+	buf_add(b, qname, qlen);
 	json_str(b, s.p, s.len);
 }
 
 static void
-num(struct buf *b, const char *name, long long v)
+num(struct buf *b, const char *qname, size_t qlen, int64_t v)
 {
-	buf_printf(b, ",\"%s\":%lld", name, v);
+	buf_add(b, qname, qlen);
+	buf_addi(b, v);
 }
+
+#define FIELD(b, name, s)	field(b, ",\"" name "\":", sizeof(name) + 3, s)
+#define NUM(b, name, v)		num(b, ",\"" name "\":", sizeof(name) + 3, v)
 
 void
 event_json(struct buf *b, const struct fm_event *ev, const char *src)
 {
 	char tbuf[40], ip[64];
+	const char *kind = event_kind_name(ev->kind);
 
-	buf_add(b, "{", 1);
+	buf_reserve(b, 512);
+	buf_addc(b, '{');
 	if (ev->time) {
 		time_format(ev->time, tbuf, sizeof(tbuf));
-		buf_printf(b, "\"time\":\"%s\",", tbuf);
+		buf_add(b, "\"time\":\"", 8);
+		buf_add(b, tbuf, 27);
+		buf_add(b, "\",", 2);
 	}
-	buf_printf(b, "\"kind\":\"%s\"", event_kind_name(ev->kind));
-	field(b, "host", ev->host);
-	field(b, "program", ev->program);
+	buf_add(b, "\"kind\":\"", 8);
+	buf_adds(b, kind);
+	buf_addc(b, '"');
+	FIELD(b, "host", ev->host);
+	FIELD(b, "program", ev->program);
 	if (ev->pid >= 0)
-		num(b, "pid", ev->pid);
-	field(b, "service", ev->service);
-	field(b, "account", ev->account);
+		NUM(b, "pid", ev->pid);
+	FIELD(b, "service", ev->service);
+	FIELD(b, "account", ev->account);
 	if (ev->af) {
 		addr_format(ev->af, ev->addr, ip, sizeof(ip));
-		buf_printf(b, ",\"ip\":\"%s\"", ip);
+		buf_add(b, ",\"ip\":\"", 7);
+		buf_adds(b, ip);
+		buf_addc(b, '"');
 	}
-	field(b, "client_name", ev->client_name);
-	field(b, "mech", ev->mech);
-	field(b, "qid", ev->queue_id);
-	field(b, "session", ev->session);
-	field(b, "msgid", ev->msgid);
-	field(b, "from", ev->sender);
-	field(b, "to", ev->rcpt);
-	field(b, "relay", ev->relay);
-	field(b, "status", ev->status);
-	field(b, "reason", ev->reason);
+	FIELD(b, "client_name", ev->client_name);
+	FIELD(b, "mech", ev->mech);
+	FIELD(b, "qid", ev->queue_id);
+	FIELD(b, "session", ev->session);
+	FIELD(b, "msgid", ev->msgid);
+	FIELD(b, "from", ev->sender);
+	FIELD(b, "to", ev->rcpt);
+	FIELD(b, "relay", ev->relay);
+	FIELD(b, "status", ev->status);
+	FIELD(b, "reason", ev->reason);
 	if (ev->size >= 0 && (ev->kind == FM_EV_MSG_QUEUED || ev->size > 0))
-		num(b, "size", ev->size);
+		NUM(b, "size", ev->size);
 	if (ev->nrcpt)
-		num(b, "nrcpt", ev->nrcpt);
+		NUM(b, "nrcpt", ev->nrcpt);
 	if (ev->attempts)
-		num(b, "attempts", ev->attempts);
+		NUM(b, "attempts", ev->attempts);
 	if (ev->kind == FM_EV_DISCONNECT || ev->auth_ok || ev->auth_fail) {
-		num(b, "auth_ok", ev->auth_ok);
-		num(b, "auth_fail", ev->auth_fail);
+		NUM(b, "auth_ok", ev->auth_ok);
+		NUM(b, "auth_fail", ev->auth_fail);
 	}
 	if (ev->origin == FM_ORIGIN_AUTHD)
 		buf_adds(b, ",\"origin\":\"authd\"");
 	if (ev->flags & FM_F_INFERRED)
 		buf_adds(b, ",\"inferred\":true");
 	if (src != NULL) {
-		buf_adds(b, ",\"src\":");
-		buf_addc(b, '"');
+		buf_add(b, ",\"src\":\"", 8);
 		json_escape(b, src, strlen(src));
-		buf_printf(b, ":%" PRIu64 "\"", ev->line_no);
+		buf_addc(b, ':');
+		buf_addu(b, ev->line_no);
+		buf_addc(b, '"');
 	}
 	buf_addc(b, '}');
 }

@@ -156,6 +156,28 @@ buf_adds(struct buf *b, const char *s)
 }
 
 void
+buf_addu(struct buf *b, uint64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
+buf_addi(struct buf *b, int64_t v)
+{
+	if (v < 0) {
+		buf_addc(b, '-');
+		buf_addu(b, (uint64_t)0 - (uint64_t)v);
+	} else
+		buf_addu(b, (uint64_t)v);
+}
+
+void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
@@ -260,6 +282,14 @@ arena_free(struct arena *a)
 	a->spare = NULL;
 }
 
+/* JSON: which bytes need an escape (control, '"', '\\', DEL) */
+static const unsigned char json_esc[256] = {
+	1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+	0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+	0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+	0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,
+};
+
 void
 json_escape(struct buf *b, const char *p, size_t n)
 {
@@ -270,7 +300,7 @@ json_escape(struct buf *b, const char *p, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		if (!json_esc[c])
 			continue;
 		buf_add(b, p + run, i - run);
 		run = i + 1;
@@ -420,7 +450,21 @@ fnv1a64(const void *p, size_t n, uint64_t h)
 void
 addr_format(int af, const uint8_t *addr, char *out, size_t outlen)
 {
-	if (af == 4)
+	if (af == 4 && outlen >= 16) {
+		char *p = out;
+		int i, v;
+
+		/* inet_ntop formats IPv4 through sprintf: too slow per event */
+		for (i = 0; i < 4; i++) {
+			v = addr[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+	} else if (af == 4)
 		inet_ntop(AF_INET, addr, out, (socklen_t)outlen);
 	else if (af == 6)
 		inet_ntop(AF_INET6, addr, out, (socklen_t)outlen);
@@ -479,14 +523,35 @@ mono_us(void)
 void
 time_format(int64_t us, char *out, size_t outlen)
 {
+	static time_t cached = -1;
+	static char head[80];		/* "YYYY-MM-DDTHH:MM:SS" */
 	time_t t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
 	long frac = (long)(us - (int64_t)t * 1000000);
 	struct tm tm;
+	char *p;
+	int i;
 
-	gmtime_r(&t, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, frac);
+	if (outlen < 28) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	if (t != cached) {
+		gmtime_r(&t, &tm);
+		snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		cached = t;
+	}
+	memcpy(out, head, 19);
+	p = out + 19;
+	*p++ = '.';
+	for (i = 5; i >= 0; i--) {
+		p[i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	p[6] = 'Z';
+	p[7] = '\0';
 }
 
 int

@@ -32,6 +32,9 @@ void buf_reserve(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_addc(struct buf *b, char c);
 void buf_adds(struct buf *b, const char *s);
+/* buf_addu / buf_addi - a number in decimal */
+void buf_addu(struct buf *b, uint64_t v);
+void buf_addi(struct buf *b, int64_t v);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
