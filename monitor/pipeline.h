@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "fumidai.h"
+#include "fumidai/plugin.h"
 #include "tail.h"
 
 struct pipeline;

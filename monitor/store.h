@@ -9,6 +9,9 @@
  * spool file in state_dir, and are sent in order when it returns.  A batch is
  * "durable" once Redis has answered all of its commands or it is safely in
  * the spool; ack() says so, in submission order.  See doc/redis.md for keys.
+ *
+ * The ack and drain callbacks may submit batches but must not free the
+ * store.  The process must ignore SIGPIPE (Redis may close the socket).
  */
 #ifndef FM_STORE_H
 #define FM_STORE_H

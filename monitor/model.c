@@ -1,0 +1,1006 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * model.c - what a batch writes to Redis: events aggregated per subject
+ * into the operations of the apply script (see scripts.c), then one
+ * EVALSHA per subject in RESP form.
+ *
+ * Per batch, every subject (account, address, the global one) gets one
+ * command.  Counters of one key are summed, set and HyperLogLog members
+ * deduplicated, records kept in log order; a Message-ID logged earlier in
+ * the batch than its message's qmgr line is folded into the message's
+ * record, else parked in a short-lived queue-id key for a later batch.
+ * Tables are reused from batch to batch: nothing is allocated per event
+ * once they have grown.
+ *
+ * SECURITY: event text is attacker-controlled.  It is never interpreted:
+ * account names are hex-encoded into keys, record text is JSON-escaped
+ * (bytes of invalid UTF-8 become \u00XX so every record is valid JSON),
+ * and everything else travels as binary-safe arguments.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "scripts.h"
+
+#define NIL	UINT32_MAX
+#define CHUNK	1000	/* items per operation (Lua unpack has a limit) */
+
+/* A string in the builder's text buffer. */
+struct sref {
+	uint32_t off, len;
+};
+
+struct item {
+	struct sref s;		/* field, member, record or raw argument */
+	struct sref s2;		/* N: the escaped Message-ID */
+	int64_t val;		/* I: the sum; N: 1 once folded into a record */
+	uint32_t next;
+};
+
+struct group {
+	char op;		/* I K L S P N (scripts.c), or 0: raw arguments */
+	struct sref suffix;
+	uint32_t head, tail, n;
+	uint32_t next;		/* next group of the subject */
+};
+
+struct subj {
+	struct sref tag;	/* "<prefix>{a:...}" */
+	uint32_t head, tail;	/* groups in creation order */
+	uint32_t raw;		/* the raw group, NIL until used */
+	uint32_t cday;		/* the ":c:<day>" group of day cday_start */
+	int64_t cday_start;
+	const struct fm_event *last_ok, *last_fail;
+	char type;		/* 'a' account, 'i' address, 'g' global */
+};
+
+/* Open addressing map from composite byte keys to indices. */
+struct slot {
+	uint64_t h;		/* 0: empty */
+	uint32_t koff, klen, val;
+};
+
+/* The time bucket of one event. */
+struct tb {
+	int64_t us;
+	int64_t day_start;
+	char day[9];		/* "YYYYMMDD" */
+	char hh[3];		/* "00".."23" */
+	char iso[32];		/* ISO 8601, filled on demand */
+};
+
+struct model {
+	const struct fumidai *cf;
+	struct buf text;	/* strings referred to by sref */
+	struct buf keys;	/* map keys */
+	struct buf kb;		/* scratch key */
+	struct buf scratch;
+	struct slot *slot;
+	size_t nslot, nused;
+	struct subj *subj;
+	size_t nsubj, subjcap;
+	struct group *grp;
+	size_t ngrp, grpcap;
+	struct item *item;
+	size_t nitem, itemcap;
+	uint32_t global;
+	int64_t day_start;	/* cache of the last bucket's day */
+	char day[9];
+	char ttl[24], hmax[24], qttl[24], cap[24];
+};
+
+static uint32_t sref_text(struct model *md, const void *p, size_t n);
+static uint32_t *map_get(struct model *md, uint32_t val_if_new,
+    int *found);
+static uint32_t subject(struct model *md, char type, const void *id,
+    size_t n);
+static uint32_t group(struct model *md, uint32_t s, char op,
+    const char *suffix, size_t n);
+static uint32_t item_new(struct model *md, uint32_t g);
+static void count(struct model *md, uint32_t s, const struct tb *t,
+    const char *name, size_t nlen, int64_t v, int hour);
+static void member(struct model *md, uint32_t s, char op,
+    const char *suffix, const char *m, size_t n);
+static void raw(struct model *md, uint32_t s, const void *p, size_t n);
+static void rawi(struct model *md, uint32_t s, int64_t v);
+static void bucket(struct model *md, int64_t us, struct tb *t);
+static void on_event(struct model *md, const struct fm_event *ev,
+    int64_t fallback);
+static void emit_subject(struct model *md, uint32_t s,
+    const struct batch *b, struct model_cmds *out);
+
+/* ---- command lists ---- */
+
+void
+model_cmds_init(struct model_cmds *c)
+{
+	memset(c, 0, sizeof(*c));
+	buf_init(&c->data);
+}
+
+void
+model_cmds_add(struct model_cmds *c, const void *p, size_t n)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		c->len = xrealloc(c->len, c->cap * sizeof(*c->len));
+	}
+	buf_add(&c->data, p, n);
+	c->len[c->n++] = (uint32_t)n;
+}
+
+void
+model_cmds_reset(struct model_cmds *c)
+{
+	buf_reset(&c->data);
+	c->n = 0;
+}
+
+void
+model_cmds_free(struct model_cmds *c)
+{
+	buf_free(&c->data);
+	free(c->len);
+	memset(c, 0, sizeof(*c));
+}
+/* ---- the builder's tables ---- */
+
+struct model *
+model_new(const struct fumidai *cf)
+{
+	struct model *md = xcalloc(1, sizeof(*md));
+	long long ttl = (long long)(cf->retention_days > 0 ?
+	    cf->retention_days : 1) * 86400;
+
+	md->cf = cf;
+	buf_init(&md->text);
+	buf_init(&md->keys);
+	buf_init(&md->kb);
+	buf_init(&md->scratch);
+	md->day_start = INT64_MIN;
+	snprintf(md->ttl, sizeof(md->ttl), "%lld", ttl);
+	snprintf(md->hmax, sizeof(md->hmax), "%d",
+	    cf->history_max > 0 ? cf->history_max : 1);
+	snprintf(md->qttl, sizeof(md->qttl), "%lld",
+	    ttl < SCRIPTS_QID_TTL ? ttl : (long long)SCRIPTS_QID_TTL);
+	snprintf(md->cap, sizeof(md->cap), "%d", SCRIPTS_SET_CAP);
+	return md;
+}
+
+void
+model_free(struct model *md)
+{
+	if (md == NULL)
+		return;
+	buf_free(&md->text);
+	buf_free(&md->keys);
+	buf_free(&md->kb);
+	buf_free(&md->scratch);
+	free(md->slot);
+	free(md->subj);
+	free(md->grp);
+	free(md->item);
+	free(md);
+}
+
+static void
+fmt_reset(struct model *md)
+{
+	buf_reset(&md->text);
+	buf_reset(&md->keys);
+	if (md->nused)
+		memset(md->slot, 0, md->nslot * sizeof(*md->slot));
+	md->nused = 0;
+	md->nsubj = md->ngrp = md->nitem = 0;
+	md->global = NIL;
+}
+
+static uint32_t
+sref_text(struct model *md, const void *p, size_t n)
+{
+	uint32_t off = (uint32_t)md->text.len;
+
+	buf_add(&md->text, p, n);
+	return off;
+}
+
+static struct sref
+sref_of(struct model *md, const void *p, size_t n)
+{
+	struct sref r;
+
+	r.off = sref_text(md, p, n);
+	r.len = (uint32_t)n;
+	return r;
+}
+
+static void
+map_grow(struct model *md)
+{
+	struct slot *old = md->slot;
+	size_t i, j, n = md->nslot;
+
+	md->nslot = n ? 2 * n : 1024;
+	md->slot = xcalloc(md->nslot, sizeof(*md->slot));
+	for (i = 0; i < n; i++) {
+		if (old[i].h == 0)
+			continue;
+		for (j = old[i].h & (md->nslot - 1); md->slot[j].h != 0;
+		    j = (j + 1) & (md->nslot - 1))
+			;
+		md->slot[j] = old[i];
+	}
+	free(old);
+}
+
+/* map_get - the value of the key in md->kb, inserted as val_if_new when
+ * absent; the pointer is valid until the next call */
+static uint32_t *
+map_get(struct model *md, uint32_t val_if_new, int *found)
+{
+	uint64_t h = fnv1a64(md->kb.data, md->kb.len, FNV1A64_INIT) | 1;
+	struct slot *sl;
+	size_t j;
+
+	if (2 * (md->nused + 1) > md->nslot)
+		map_grow(md);
+	for (j = h & (md->nslot - 1);; j = (j + 1) & (md->nslot - 1)) {
+		sl = &md->slot[j];
+		if (sl->h == 0)
+			break;
+		if (sl->h == h && sl->klen == md->kb.len &&
+		    memcmp(md->keys.data + sl->koff, md->kb.data, md->kb.len) == 0) {
+			*found = 1;
+			return &sl->val;
+		}
+	}
+	sl->h = h;
+	sl->koff = (uint32_t)md->keys.len;
+	sl->klen = (uint32_t)md->kb.len;
+	sl->val = val_if_new;
+	buf_add(&md->keys, md->kb.data, md->kb.len);
+	md->nused++;
+	*found = 0;
+	return &sl->val;
+}
+
+static void
+key_start(struct model *md, char type, uint32_t idx)
+{
+	buf_reset(&md->kb);
+	buf_addc(&md->kb, type);
+	buf_add(&md->kb, &idx, sizeof(idx));
+}
+
+/* subject - the subject of type 'a' (account), 'i' (address), 'g' */
+static uint32_t
+subject(struct model *md, char type, const void *id, size_t n)
+{
+	struct subj *s;
+	uint32_t idx;
+	int found;
+
+	key_start(md, 's', 0);
+	buf_addc(&md->kb, type);
+	buf_add(&md->kb, id, n);
+	idx = *map_get(md, (uint32_t)md->nsubj, &found);
+	if (found)
+		return idx;
+	if (md->nsubj == md->subjcap) {
+		md->subjcap = md->subjcap ? 2 * md->subjcap : 256;
+		md->subj = xrealloc(md->subj, md->subjcap * sizeof(*md->subj));
+	}
+	s = &md->subj[md->nsubj++];
+	memset(s, 0, sizeof(*s));
+	s->head = s->tail = s->raw = s->cday = NIL;
+	s->type = type;
+	buf_reset(&md->scratch);
+	if (type == 'a')
+		scripts_tag_account(&md->scratch, md->cf, id, n);
+	else if (type == 'i')
+		scripts_tag_ip(&md->scratch, md->cf, ((const uint8_t *)id)[0],
+		    (const uint8_t *)id + 1);
+	else
+		scripts_tag_global(&md->scratch, md->cf);
+	s->tag = sref_of(md, md->scratch.data, md->scratch.len);
+	return idx;
+}
+
+static uint32_t
+group_new(struct model *md, uint32_t s, char op, const char *suffix,
+    size_t n)
+{
+	struct group *g;
+	struct subj *sj = &md->subj[s];
+	uint32_t idx = (uint32_t)md->ngrp;
+
+	if (md->ngrp == md->grpcap) {
+		md->grpcap = md->grpcap ? 2 * md->grpcap : 256;
+		md->grp = xrealloc(md->grp, md->grpcap * sizeof(*md->grp));
+	}
+	g = &md->grp[md->ngrp++];
+	g->op = op;
+	g->suffix = sref_of(md, suffix, n);
+	g->head = g->tail = NIL;
+	g->n = 0;
+	g->next = NIL;
+	if (sj->tail == NIL)
+		sj->head = idx;
+	else
+		md->grp[sj->tail].next = idx;
+	sj->tail = idx;
+	return idx;
+}
+
+/* group - the subject's group of operation op on key suffix */
+static uint32_t
+group(struct model *md, uint32_t s, char op, const char *suffix, size_t n)
+{
+	uint32_t idx;
+	int found;
+
+	key_start(md, 'g', s);
+	buf_addc(&md->kb, op);
+	buf_add(&md->kb, suffix, n);
+	idx = *map_get(md, (uint32_t)md->ngrp, &found);
+	if (!found)
+		group_new(md, s, op, suffix, n);
+	return idx;
+}
+
+static uint32_t
+item_new(struct model *md, uint32_t g)
+{
+	struct item *it;
+	struct group *gp = &md->grp[g];
+	uint32_t idx = (uint32_t)md->nitem;
+
+	if (md->nitem == md->itemcap) {
+		md->itemcap = md->itemcap ? 2 * md->itemcap : 1024;
+		md->item = xrealloc(md->item, md->itemcap * sizeof(*md->item));
+	}
+	it = &md->item[md->nitem++];
+	memset(it, 0, sizeof(*it));
+	it->next = NIL;
+	if (gp->tail == NIL)
+		gp->head = idx;
+	else
+		md->item[gp->tail].next = idx;
+	gp->tail = idx;
+	gp->n++;
+	return idx;
+}
+
+/* field - the item named p in group g, created empty when new */
+static uint32_t
+field(struct model *md, uint32_t g, const char *p, size_t n, int *isnew)
+{
+	uint32_t idx;
+	int found;
+
+	key_start(md, 'f', g);
+	buf_add(&md->kb, p, n);
+	idx = *map_get(md, (uint32_t)md->nitem, &found);
+	*isnew = !found;
+	if (!found) {
+		item_new(md, g);
+		md->item[idx].s = sref_of(md, p, n);
+	}
+	return idx;
+}
+
+static void
+incr(struct model *md, uint32_t g, const char *name, size_t n, int64_t v)
+{
+	uint32_t it;
+	int isnew;
+
+	it = field(md, g, name, n, &isnew);
+	md->item[it].val += v;
+}
+
+/* count - add v to counter name of the subject's day bucket (and hour) */
+static void
+count(struct model *md, uint32_t s, const struct tb *t, const char *name,
+    size_t nlen, int64_t v, int hour)
+{
+	struct subj *sj = &md->subj[s];
+	char suffix[16], hf[80];
+	uint32_t g;
+
+	if (sj->cday == NIL || sj->cday_start != t->day_start) {
+		snprintf(suffix, sizeof(suffix), ":c:%s", t->day);
+		g = group(md, s, 'I', suffix, strlen(suffix));
+		sj = &md->subj[s];
+		sj->cday = g;
+		sj->cday_start = t->day_start;
+	}
+	g = sj->cday;
+	incr(md, g, name, nlen, v);
+	if (hour && nlen + 4 <= sizeof(hf)) {
+		memcpy(hf, name, nlen);
+		hf[nlen] = ':';
+		memcpy(hf + nlen + 1, t->hh, 2);
+		incr(md, g, hf, nlen + 3, v);
+	}
+}
+
+static void
+total(struct model *md, uint32_t s, const char *name, int64_t v)
+{
+	incr(md, group(md, s, 'K', ":totals", 7), name, strlen(name), v);
+}
+
+/* member - add m to the set / HyperLogLog op at suffix, once per batch */
+static void
+member(struct model *md, uint32_t s, char op, const char *suffix,
+    const char *m, size_t n)
+{
+	int isnew;
+
+	field(md, group(md, s, op, suffix, strlen(suffix)), m, n, &isnew);
+}
+
+static void
+raw(struct model *md, uint32_t s, const void *p, size_t n)
+{
+	struct subj *sj = &md->subj[s];
+	uint32_t it;
+
+	if (sj->raw == NIL)
+		sj->raw = group_new(md, s, 0, "", 0);
+	it = item_new(md, md->subj[s].raw);
+	md->item[it].s = sref_of(md, p, n);
+}
+
+static void
+raws(struct model *md, uint32_t s, const char *str)
+{
+	raw(md, s, str, strlen(str));
+}
+
+static void
+rawi(struct model *md, uint32_t s, int64_t v)
+{
+	char num[24];
+
+	raw(md, s, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
+}
+
+static void
+bucket(struct model *md, int64_t us, struct tb *t)
+{
+	int64_t sec = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+	int64_t day = (sec >= 0 ? sec : sec - 86399) / 86400 * 86400;
+	int h;
+
+	if (day != md->day_start) {
+		scripts_day(us, md->day);
+		md->day_start = day;
+	}
+	t->us = us;
+	t->day_start = day;
+	memcpy(t->day, md->day, sizeof(t->day));
+	h = (int)((sec - day) / 3600);
+	t->hh[0] = (char)('0' + h / 10);
+	t->hh[1] = (char)('0' + h % 10);
+	t->hh[2] = '\0';
+	t->iso[0] = '\0';
+}
+
+static const char *
+iso(struct tb *t)
+{
+	if (t->iso[0] == '\0')
+		time_format(t->us, t->iso, sizeof(t->iso));
+	return t->iso;
+}
+
+static void
+jfield(struct buf *b, const char *name, struct fm_str v)
+{
+	buf_printf(b, ",\"%s\":\"", name);
+	scripts_json_bin(b, v.p, v.len);
+	buf_addc(b, '"');
+}
+
+/* ---- events -> operations ---- */
+
+static void
+daysuffix(char *out, size_t n, const char *name, const struct tb *t)
+{
+	snprintf(out, n, ":%s:%s", name, t->day);
+}
+
+/* qsuffix - ":q:<len(host)>:<host>:<qid>", unambiguous for any bytes */
+static void
+qsuffix(struct buf *b, const struct fm_event *ev)
+{
+	buf_reset(b);
+	buf_printf(b, ":q:%zu:", ev->host.len);
+	buf_add(b, ev->host.p, ev->host.len);
+	buf_addc(b, ':');
+	buf_add(b, ev->queue_id.p, ev->queue_id.len);
+}
+
+static uint32_t
+account(struct model *md, const struct fm_event *ev)
+{
+	return subject(md, 'a', ev->account.p, ev->account.len);
+}
+
+static void
+keep_last(struct subj *sj, const struct fm_event *ev, int ok)
+{
+	const struct fm_event **l = ok ? &sj->last_ok : &sj->last_fail;
+
+	if (*l == NULL || ev->time >= (*l)->time)
+		*l = ev;
+}
+
+static void
+login_record(struct buf *b, const struct fm_event *ev, struct tb *t,
+    const char *ip, int ok, int64_t n)
+{
+	buf_reset(b);
+	buf_printf(b, "{\"time\":\"%s\",\"ip\":\"%s\"", iso(t), ip);
+	jfield(b, "service", ev->service);
+	buf_printf(b, ",\"result\":\"%s\"", ok ? "ok" : "fail");
+	jfield(b, "mech", ev->mech);
+	jfield(b, "host", ev->host);
+	jfield(b, "reason", ev->reason);
+	buf_printf(b, ",\"attempts\":%lld}", (long long)n);
+}
+
+static void
+login_account(struct model *md, const struct fm_event *ev, struct tb *t,
+    const char *ip, int ok, int64_t n)
+{
+	uint32_t s = account(md, ev), g, it;
+	struct buf *b = &md->scratch;
+
+	count(md, s, t, ok ? "login_ok" : "login_fail", ok ? 8 : 10, n, 1);
+	/* the roll-up: result|ip|service, per day */
+	buf_reset(b);
+	buf_printf(b, "%s|%s|", ok ? "ok" : "fail", ip);
+	buf_add(b, ev->service.p, ev->service.len);
+	count(md, s, t, b->data, b->len, n, 0);
+	login_record(b, ev, t, ip, ok, n);
+	g = group(md, s, 'L', ":logins", 7);
+	it = item_new(md, g);
+	md->item[it].s = sref_of(md, b->data, b->len);
+	keep_last(&md->subj[s], ev, ok);
+}
+
+static void
+login(struct model *md, const struct fm_event *ev, struct tb *t, int ok)
+{
+	int64_t n = ok ? 1 : (ev->attempts > 0 ? ev->attempts : 1);
+	const char *name = ok ? "login_ok" : "login_fail";
+	char ip[64], suffix[48];
+	uint32_t s;
+
+	addr_format(ev->af, ev->addr, ip, sizeof(ip));
+	count(md, md->global, t, name, strlen(name), n, 1);
+	total(md, md->global, name, n);
+	if (ev->account.len) {
+		daysuffix(suffix, sizeof(suffix), ok ? "acct_ok" : "acct_fail", t);
+		member(md, md->global, 'P', suffix, ev->account.p, ev->account.len);
+	}
+	if (ev->af) {
+		daysuffix(suffix, sizeof(suffix), ok ? "ip_ok" : "ip_fail", t);
+		member(md, md->global, 'P', suffix, ip, strlen(ip));
+		s = subject(md, 'i', &ev->af, 1 + sizeof(ev->addr));
+		count(md, s, t, name, strlen(name), n, 1);
+		if (ev->account.len) {
+			daysuffix(suffix, sizeof(suffix), ok ? "ok" : "tried", t);
+			member(md, s, 'S', suffix, ev->account.p, ev->account.len);
+			if (!ok) {
+				daysuffix(suffix, sizeof(suffix), "tried_hll", t);
+				member(md, s, 'P', suffix, ev->account.p,
+				    ev->account.len);
+			}
+		}
+		keep_last(&md->subj[s], ev, ok);
+	}
+	if (ev->account.len)
+		login_account(md, ev, t, ip, ok, n);
+}
+
+/* msgid - remember a Message-ID until its message is queued */
+static void
+msgid(struct model *md, const struct fm_event *ev)
+{
+	uint32_t s = account(md, ev), g, it, *v;
+	int found;
+
+	qsuffix(&md->scratch, ev);
+	key_start(md, 'm', s);
+	buf_add(&md->kb, md->scratch.data, md->scratch.len);
+	v = map_get(md, NIL, &found);
+	if (found && *v != NIL) {
+		it = *v;
+	} else {
+		*v = (uint32_t)md->nitem;
+		g = group(md, s, 'N', ":q", 2);
+		it = item_new(md, g);
+		md->item[it].s = sref_of(md, md->scratch.data, md->scratch.len);
+	}
+	buf_reset(&md->scratch);
+	scripts_json_bin(&md->scratch, ev->msgid.p, ev->msgid.len);
+	md->item[it].s2 = sref_of(md, md->scratch.data, md->scratch.len);
+	md->item[it].val = 0;
+}
+
+/* msg_counters - the raw I operation of a queued message's counters */
+static void
+msg_counters(struct model *md, uint32_t s, const char *suffix,
+    const struct fm_event *ev, const struct tb *t, int hours)
+{
+	int nrcpt = ev->nrcpt > 0 ? ev->nrcpt : 0;
+	int withsize = ev->size >= 0;
+	char hf[32];
+
+	raws(md, s, hours ? "I" : "K");	/* per day, or the totals */
+	raws(md, s, suffix);
+	rawi(md, s, (hours ? 4 : 2) + withsize);
+	raws(md, s, "messages");
+	rawi(md, s, 1);
+	if (hours) {
+		snprintf(hf, sizeof(hf), "messages:%s", t->hh);
+		raws(md, s, hf);
+		rawi(md, s, 1);
+	}
+	raws(md, s, "recipients");
+	rawi(md, s, nrcpt);
+	if (hours) {
+		snprintf(hf, sizeof(hf), "recipients:%s", t->hh);
+		raws(md, s, hf);
+		rawi(md, s, nrcpt);
+	}
+	if (withsize) {
+		raws(md, s, "bytes");
+		rawi(md, s, ev->size);
+	}
+}
+
+/* dedup_start / dedup_end - a Q operation guarding the arguments between */
+static uint32_t
+dedup_start(struct model *md, uint32_t s, const struct buf *q)
+{
+	raws(md, s, "Q");
+	raw(md, s, q->data, q->len);
+	raws(md, s, md->qttl);
+	raws(md, s, "0");
+	return (uint32_t)md->nitem;
+}
+
+static void
+dedup_end(struct model *md, uint32_t after)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%u", (unsigned)(md->nitem - after));
+
+	md->item[after - 1].s = sref_of(md, num, (size_t)n);
+}
+
+static void
+message_record(struct model *md, const struct fm_event *ev, struct tb *t)
+{
+	struct buf *b = &md->scratch;
+	char ip[64];
+
+	addr_format(ev->af, ev->addr, ip, sizeof(ip));
+	buf_reset(b);
+	buf_printf(b, "{\"time\":\"%s\"", iso(t));
+	jfield(b, "qid", ev->queue_id);
+	jfield(b, "from", ev->sender);
+	buf_printf(b, ",\"size\":%lld,\"nrcpt\":%d,\"ip\":\"%s\"",
+	    (long long)ev->size, ev->nrcpt, ip);
+	jfield(b, "service", ev->service);
+	jfield(b, "host", ev->host);
+}
+
+/* message - a queued message of a known account, counted once per qid */
+static void
+message(struct model *md, const struct fm_event *ev, struct tb *t)
+{
+	uint32_t s = account(md, ev), after, *v, mid = NIL;
+	char suffix[16];
+	int found;
+
+	qsuffix(&md->scratch, ev);
+	key_start(md, 'm', s);
+	buf_add(&md->kb, md->scratch.data, md->scratch.len);
+	v = map_get(md, NIL, &found);
+	if (found && *v != NIL) {
+		mid = *v;
+		md->item[mid].val = 1;	/* folded: no N operation */
+	}
+	snprintf(suffix, sizeof(suffix), ":c:%s", t->day);
+	after = dedup_start(md, s, &md->scratch);
+	msg_counters(md, s, suffix, ev, t, 1);
+	message_record(md, ev, t);
+	raws(md, s, "R");
+	raws(md, s, ":msgs");
+	raws(md, s, md->hmax);
+	raw(md, s, md->scratch.data, md->scratch.len);
+	if (mid != NIL)
+		raw(md, s, md->text.data + md->item[mid].s2.off,
+		    md->item[mid].s2.len);
+	else
+		raw(md, s, "", 0);
+	dedup_end(md, after);
+
+	qsuffix(&md->scratch, ev);
+	after = dedup_start(md, md->global, &md->scratch);
+	msg_counters(md, md->global, suffix, ev, t, 1);
+	msg_counters(md, md->global, ":totals", ev, t, 0);
+	dedup_end(md, after);
+}
+
+static void
+delivery(struct model *md, const struct fm_event *ev, struct tb *t)
+{
+	const char *name = "delivery_other";
+	struct fm_str st = ev->status;
+
+	if (st.len == 4 && memcmp(st.p, "sent", 4) == 0)
+		name = "delivered";
+	else if (st.len == 8 && memcmp(st.p, "deferred", 8) == 0)
+		name = "deferred";
+	else if ((st.len == 7 && memcmp(st.p, "bounced", 7) == 0) ||
+	    (st.len == 7 && memcmp(st.p, "expired", 7) == 0))
+		name = "bounced";
+	count(md, account(md, ev), t, name, strlen(name), 1, 1);
+}
+
+static void
+on_event(struct model *md, const struct fm_event *ev, int64_t fallback)
+{
+	const char *kind = scripts_kind_name(ev->kind);
+	char name[32];
+	struct tb t;
+	int n;
+
+	bucket(md, ev->time ? ev->time : fallback, &t);
+	n = snprintf(name, sizeof(name), "ev.%s", kind);
+	count(md, md->global, &t, name, (size_t)n, 1, 1);
+	total(md, md->global, name, 1);
+	switch (ev->kind) {
+	case FM_EV_LOGIN_OK:
+	case FM_EV_LOGIN_FAIL:
+		login(md, ev, &t, ev->kind == FM_EV_LOGIN_OK);
+		break;
+	case FM_EV_REJECT:
+		if (ev->af)
+			count(md, subject(md, 'i', &ev->af, 1 + sizeof(ev->addr)),
+			    &t, "rejected", 8, 1, 1);
+		break;
+	case FM_EV_MSG_ID:
+		if (ev->account.len && ev->queue_id.len && ev->msgid.len)
+			msgid(md, ev);
+		break;
+	case FM_EV_MSG_QUEUED:
+		if (ev->account.len && ev->queue_id.len)
+			message(md, ev, &t);
+		break;
+	case FM_EV_DELIVERY:
+		if (ev->account.len)
+			delivery(md, ev, &t);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- operations -> commands ---- */
+
+/* A writer counts arguments (out NULL) or writes them as RESP bulks. */
+struct writer {
+	struct buf *out;
+	size_t argc;
+};
+
+static void
+resp_len(struct buf *b, char type, size_t n)
+{
+	char num[24], *p = num + sizeof(num);
+
+	*--p = '\n';
+	*--p = '\r';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	*--p = type;
+	buf_add(b, p, (size_t)(num + sizeof(num) - p));
+}
+
+static void
+arg(struct writer *w, const void *p, size_t n)
+{
+	w->argc++;
+	if (w->out == NULL)
+		return;
+	resp_len(w->out, '$', n);
+	buf_reserve(w->out, n + 2);
+	if (n)
+		memcpy(w->out->data + w->out->len, p, n);
+	memcpy(w->out->data + w->out->len + n, "\r\n", 2);
+	w->out->len += n + 2;
+	w->out->data[w->out->len] = '\0';
+}
+
+static void
+args(struct writer *w, const char *s)
+{
+	arg(w, s, strlen(s));
+}
+
+static void
+argn(struct writer *w, long long v)
+{
+	char num[24];
+
+	arg(w, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+}
+
+static void
+argref(struct writer *w, const struct model *md, struct sref r)
+{
+	arg(w, md->text.data + r.off, r.len);
+}
+
+static void
+emit_group(struct model *md, const struct group *g, struct writer *w)
+{
+	const struct item *it;
+	uint32_t i, k, c, m;
+	char op[2] = { g->op, '\0' };
+
+	if (g->op == 0 || g->op == 'N') {
+		for (i = g->head; i != NIL; i = it->next) {
+			it = &md->item[i];
+			if (g->op == 0) {
+				argref(w, md, it->s);
+				continue;
+			}
+			if (it->val)	/* folded into its message */
+				continue;
+			args(w, "N");
+			argref(w, md, it->s);
+			args(w, md->qttl);
+			argref(w, md, it->s2);
+		}
+		return;
+	}
+	/* in chunks, for Lua's unpack */
+	for (i = g->head, k = 0; i != NIL; k += c) {
+		c = g->n - k < CHUNK ? g->n - k : CHUNK;
+		args(w, op);
+		argref(w, md, g->suffix);
+		if (g->op == 'L')
+			args(w, md->hmax);
+		else if (g->op == 'S')
+			args(w, md->cap);
+		argn(w, c);
+		for (m = 0; m < c && i != NIL; m++, i = it->next) {
+			it = &md->item[i];
+			argref(w, md, it->s);
+			if (g->op == 'I' || g->op == 'K')
+				argn(w, it->val);
+		}
+	}
+}
+
+/* emit_last - the "last seen" field groups of the applied hash */
+static void
+emit_last(const struct subj *sj, struct writer *w)
+{
+	const struct fm_event *ev, *l[2] = { sj->last_ok, sj->last_fail };
+	char t[32], ip[64];
+	int ok, i;
+
+	argn(w, (l[0] != NULL) + (l[1] != NULL));
+	for (i = 0; i < 2; i++) {
+		if ((ev = l[i]) == NULL)
+			continue;
+		ok = i == 0;
+		time_format(ev->time, t, sizeof(t));
+		addr_format(ev->af, ev->addr, ip, sizeof(ip));
+		if (sj->type != 'a') {
+			args(w, ok ? "ok_time" : "fail_time");
+			args(w, t);
+			argn(w, 1);
+			args(w, ok ? "ok_account" : "fail_account");
+			arg(w, ev->account.p, ev->account.len);
+			continue;
+		}
+		args(w, ok ? "login_time" : "fail_time");
+		args(w, t);
+		argn(w, 3);
+		args(w, ok ? "login_ip" : "fail_ip");
+		args(w, ip);
+		args(w, ok ? "login_service" : "fail_service");
+		arg(w, ev->service.p, ev->service.len);
+		args(w, ok ? "login_mech" : "fail_mech");
+		arg(w, ev->mech.p, ev->mech.len);
+	}
+}
+
+/* emit_ops - the arguments of the subject's EVALSHA (see scripts.c) */
+static void
+emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
+    struct writer *w)
+{
+	uint32_t g;
+	char seq[24];
+
+	args(w, "EVALSHA");
+	args(w, scripts_apply_sha());
+	args(w, "1");
+	buf_reset(&md->scratch);
+	buf_add(&md->scratch, md->text.data + sj->tag.off, sj->tag.len);
+	buf_add(&md->scratch, ":applied", 8);
+	arg(w, md->scratch.data, md->scratch.len);
+	buf_reset(&md->scratch);
+	buf_add(&md->scratch, "s:", 2);
+	buf_adds(&md->scratch, b->stream ? b->stream : "");
+	arg(w, md->scratch.data, md->scratch.len);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)b->seq);
+	args(w, seq);
+	args(w, md->ttl);
+	if (sj->type == 'a') {
+		argn(w, 2);
+		args(w, ":logins");
+		args(w, ":msgs");
+	} else if (sj->type == 'g') {
+		argn(w, 1);
+		args(w, ":totals");
+	} else
+		argn(w, 0);
+	emit_last(sj, w);
+	for (g = sj->head; g != NIL; g = md->grp[g].next)
+		emit_group(md, &md->grp[g], w);
+}
+
+static void
+emit_subject(struct model *md, uint32_t s, const struct batch *b,
+    struct model_cmds *out)
+{
+	const struct subj *sj = &md->subj[s];
+	struct writer w = { NULL, 0 };
+	size_t start = out->data.len;
+
+	if (sj->head == NIL && sj->last_ok == NULL && sj->last_fail == NULL)
+		return;
+	emit_ops(md, sj, b, &w);
+	resp_len(&out->data, '*', w.argc);
+	w.out = &out->data;
+	emit_ops(md, sj, b, &w);
+	if (out->n == out->cap) {
+		out->cap = out->cap ? 2 * out->cap : 16;
+		out->len = xrealloc(out->len, out->cap * sizeof(*out->len));
+	}
+	out->len[out->n++] = (uint32_t)(out->data.len - start);
+}
+
+size_t
+model_format(struct model *md, const struct batch *b,
+    struct model_cmds *out)
+{
+	int64_t fallback = b->last_time ? b->last_time : now_us();
+	size_t i, n0 = out->n;
+
+	fmt_reset(md);
+	md->global = subject(md, 'g', "", 0);
+	for (i = 0; i < b->nev; i++)
+		on_event(md, &b->ev[i], fallback);
+	for (i = 0; i < md->nsubj; i++)
+		emit_subject(md, (uint32_t)i, b, out);
+	return out->n - n0;
+}

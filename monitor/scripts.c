@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * scripts.c - the apply script, its SHA-1, and the subjects' key tags.
+ *
+ * One script serves every subject.  Its arguments name the batch, the
+ * subject's long-lived keys, the "last seen" fields to keep, then a list of
+ * operations on keys of that subject (the key is the subject tag plus a
+ * suffix), so all the knowledge of what is recorded where lives in C
+ * (model.c) and the script only has to be correct once:
+ *
+ *	KEYS[1]  <tag>:applied
+ *	ARGV     stream seq ttl
+ *	         nlong suffix*nlong		long-lived keys (lists, totals)
+ *	         nt (tfield tvalue k (field value)*k)*nt
+ *	                 fields of the applied hash set together when tvalue
+ *	                 is newer than the stored tfield (last login, ...)
+ *	         operations:
+ *	I suffix n (field incr)*n	add to each field of a per-day hash, and
+ *					1 to its field "writes": one HMGET and
+ *					one HSET (the script is atomic); no
+ *					"writes" yet means the hash is new
+ *	K suffix n (field incr)*n	same, on a long-lived hash (totals)
+ *	L suffix max n rec*n		LPUSH; trimmed to max once past max*9/8
+ *	S suffix cap n member*n		SADD while the set is below cap
+ *	P suffix n member*n		PFADD
+ *	Q suffix ttl skip		message dedup: if the queue-id key says
+ *					"Q" skip the next `skip` arguments, else
+ *					remember its pending Message-ID and set "Q"
+ *	R suffix max prefix msgid	LPUSH prefix..',"msgid":"'..msgid..'"}'
+ *					(msgid empty: the one Q remembered)
+ *	N suffix ttl msgid		SET "M"..msgid NX EX ttl
+ *
+ * The subject's applied hash holds, per stream, the last sequence number
+ * applied: a batch at or below it changes nothing, which makes re-sending
+ * any batch harmless.  One HMGET reads it with the "last" fields, one HSET
+ * writes them back.
+ *
+ * TTLs cost one call per key, so they are set when they matter: a key gets
+ * EXPIRE ttl when the script creates it, and the first write of a day (a
+ * per-day hash created) also refreshes the applied hash and the subject's
+ * long-lived keys.  A subject active every day keeps its history; one that
+ * falls silent expires ttl seconds after its last active day began.
+ * Queue-id keys carry their own short TTL.
+
+ * SECURITY: account names reach keys only hex-encoded inside the hash tag;
+ * addresses only as inet_ntop text; the script treats every argument as
+ * opaque bytes.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "scripts.h"
+static const char apply_lua[] =
+"-- fumidai apply v2: one batch's effects on one subject, at most once.\n"
+"local applied = KEYS[1]\n"
+"local base = string.sub(applied, 1, -9)\n"
+"local stream, seq, ttl = ARGV[1], ARGV[2], ARGV[3]\n"
+"local nlong = tonumber(ARGV[4])\n"
+"local i = 5 + nlong\n"
+"local nt = tonumber(ARGV[i])\n"
+"local want, tg = {stream}, {}\n"
+"i = i + 1\n"
+"for t = 1, nt do\n"
+"  want[t + 1] = ARGV[i]\n"
+"  tg[t] = i\n"
+"  i = i + 3 + 2 * tonumber(ARGV[i + 2])\n"
+"end\n"
+"local cur = redis.call('HMGET', applied, unpack(want))\n"
+"local last = cur[1]\n"
+"if last and (#last > #seq or (#last == #seq and last >= seq)) then\n"
+"  return 0\n"
+"end\n"
+"local set = {stream, seq}\n"
+"for t = 1, nt do\n"
+"  local j = tg[t]\n"
+"  if not cur[t + 1] or cur[t + 1] < ARGV[j + 1] then\n"
+"    for m = j, j + 2 * tonumber(ARGV[j + 2]) + 2 do\n"
+"      if m ~= j + 2 then set[#set + 1] = ARGV[m] end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"local trim, mid, fresh = {}, '', false\n"
+"local n = #ARGV\n"
+"local function push(key, len, c, max)\n"
+"  if len == c then\n"
+"    redis.call('EXPIRE', key, ttl)\n"
+"  elseif len > max + math.floor(max / 8) then\n"
+"    trim[key] = max - 1\n"
+"  end\n"
+"end\n"
+"while i <= n do\n"
+"  local op, key = ARGV[i], base .. ARGV[i + 1]\n"
+"  if op == 'I' or op == 'K' then\n"
+"    local c = tonumber(ARGV[i + 2])\n"
+"    local f, out = {'writes'}, {}\n"
+"    for m = 1, c do f[m + 1] = ARGV[i + 1 + 2 * m] end\n"
+"    local cur = redis.call('HMGET', key, unpack(f))\n"
+"    out[1], out[2] = 'writes', (tonumber(cur[1]) or 0) + 1\n"
+"    for m = 1, c do\n"
+"      out[2 * m + 1] = f[m + 1]\n"
+"      out[2 * m + 2] = string.format('%d',\n"
+"        (tonumber(cur[m + 1]) or 0) + tonumber(ARGV[i + 2 + 2 * m]))\n"
+"    end\n"
+"    redis.call('HSET', key, unpack(out))\n"
+"    if not cur[1] then\n"
+"      redis.call('EXPIRE', key, ttl)\n"
+"      if op == 'I' then fresh = true end\n"
+"    end\n"
+"    i = i + 3 + 2 * c\n"
+"  elseif op == 'L' then\n"
+"    local c = tonumber(ARGV[i + 3])\n"
+"    push(key, redis.call('LPUSH', key, unpack(ARGV, i + 4, i + 3 + c)), c,\n"
+"      tonumber(ARGV[i + 2]))\n"
+"    i = i + 4 + c\n"
+"  elseif op == 'S' then\n"
+"    local c = tonumber(ARGV[i + 3])\n"
+"    local card = redis.call('SCARD', key)\n"
+"    local room = tonumber(ARGV[i + 2]) - card\n"
+"    if room > 0 then\n"
+"      redis.call('SADD', key, unpack(ARGV, i + 4, i + 3 + math.min(room, c)))\n"
+"      if card == 0 then redis.call('EXPIRE', key, ttl) end\n"
+"    end\n"
+"    i = i + 4 + c\n"
+"  elseif op == 'P' then\n"
+"    local c = tonumber(ARGV[i + 2])\n"
+"    if redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + c)) == 1 then\n"
+"      redis.call('EXPIRE', key, ttl)\n"
+"    end\n"
+"    i = i + 3 + c\n"
+"  elseif op == 'Q' then\n"
+"    local v = redis.call('GET', key)\n"
+"    if v == 'Q' then\n"
+"      i = i + 4 + tonumber(ARGV[i + 3])\n"
+"    else\n"
+"      mid = v and string.sub(v, 2) or ''\n"
+"      redis.call('SET', key, 'Q', 'EX', ARGV[i + 2])\n"
+"      i = i + 4\n"
+"    end\n"
+"  elseif op == 'R' then\n"
+"    local m = ARGV[i + 4]\n"
+"    if m == '' then m = mid end\n"
+"    push(key, redis.call('LPUSH', key,\n"
+"      ARGV[i + 3] .. ',\"msgid\":\"' .. m .. '\"}'), 1, tonumber(ARGV[i + 2]))\n"
+"    i = i + 5\n"
+"  elseif op == 'N' then\n"
+"    redis.call('SET', key, 'M' .. ARGV[i + 3], 'NX', 'EX', ARGV[i + 2])\n"
+"    i = i + 4\n"
+"  else\n"
+"    return redis.error_reply('fumidai: bad operation')\n"
+"  end\n"
+"end\n"
+"if redis.call('HSET', applied, unpack(set)) > 0 or fresh then\n"
+"  redis.call('EXPIRE', applied, ttl)\n"
+"end\n"
+"if fresh then\n"
+"  for j = 5, 4 + nlong do redis.call('EXPIRE', base .. ARGV[j], ttl) end\n"
+"end\n"
+"for k, m in pairs(trim) do redis.call('LTRIM', k, 0, m) end\n"
+"return 1\n";
+
+static const char *const kind_names[FM_EV__COUNT] = {
+	"none", "login_ok", "login_fail", "connect", "disconnect", "logout",
+	"msg_submit", "msg_id", "msg_queued", "delivery", "msg_done", "reject",
+};
+static const char sha_hex[] = "0123456789abcdef";
+static char apply_sha[41];
+
+/* ---- SHA-1 (FIPS 180-4), only to name the script before Redis is up ---- */
+
+#define ROL(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+
+static void
+sha1_block(uint32_t h[5], const unsigned char *p)
+{
+	uint32_t w[80], a, b, c, d, e, t;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (; i < 80; i++)
+		w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4];
+	for (i = 0; i < 80; i++) {
+		if (i < 20)
+			t = ((b & c) | (~b & d)) + 0x5a827999;
+		else if (i < 40)
+			t = (b ^ c ^ d) + 0x6ed9eba1;
+		else if (i < 60)
+			t = ((b & c) | (b & d) | (c & d)) + 0x8f1bbcdc;
+		else
+			t = (b ^ c ^ d) + 0xca62c1d6;
+		t += ROL(a, 5) + e + w[i];
+		e = d; d = c; c = ROL(b, 30); b = a; a = t;
+	}
+	h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+}
+
+static void
+sha1(const unsigned char *p, size_t n, unsigned char out[20])
+{
+	uint32_t h[5] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
+	    0xc3d2e1f0 };
+	unsigned char tail[128];
+	size_t i, rest = n % 64, tl;
+	uint64_t bits = (uint64_t)n * 8;
+
+	for (i = 0; i + 64 <= n; i += 64)
+		sha1_block(h, p + i);
+	memset(tail, 0, sizeof(tail));
+	memcpy(tail, p + i, rest);
+	tail[rest] = 0x80;
+	tl = rest < 56 ? 64 : 128;
+	for (i = 0; i < 8; i++)
+		tail[tl - 1 - i] = (unsigned char)(bits >> (8 * i));
+	for (i = 0; i < tl; i += 64)
+		sha1_block(h, tail + i);
+	for (i = 0; i < 20; i++)
+		out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+void
+scripts_sha1_hex(const void *p, size_t n, char *out)
+{
+	unsigned char d[20];
+	int i;
+
+	sha1(p, n, d);
+	for (i = 0; i < 20; i++) {
+		out[2 * i] = sha_hex[d[i] >> 4];
+		out[2 * i + 1] = sha_hex[d[i] & 15];
+	}
+	out[40] = '\0';
+}
+
+const char *
+scripts_apply_text(void)
+{
+	return apply_lua;
+}
+
+const char *
+scripts_apply_sha(void)
+{
+	if (apply_sha[0] == '\0')
+		scripts_sha1_hex(apply_lua, sizeof(apply_lua) - 1, apply_sha);
+	return apply_sha;
+}
+
+const char *
+scripts_kind_name(int kind)
+{
+	if (kind <= 0 || kind >= FM_EV__COUNT)
+		return "other";
+	return kind_names[kind];
+}
+/* ---- subject tags ---- */
+
+static const char *
+prefix(const struct fumidai *cf)
+{
+	return cf->redis.prefix ? cf->redis.prefix : "";
+}
+
+void
+scripts_tag_account(struct buf *b, const struct fumidai *cf, const char *acct,
+    size_t len)
+{
+	buf_adds(b, prefix(cf));
+	buf_add(b, "{a:", 3);
+	hex_encode(b, acct, len);
+	buf_addc(b, '}');
+}
+
+void
+scripts_tag_ip(struct buf *b, const struct fumidai *cf, int af,
+    const uint8_t *addr)
+{
+	char text[64];
+
+	addr_format(af, addr, text, sizeof(text));
+	buf_adds(b, prefix(cf));
+	buf_add(b, "{ip:", 4);
+	buf_adds(b, text);
+	buf_addc(b, '}');
+}
+
+void
+scripts_tag_global(struct buf *b, const struct fumidai *cf)
+{
+	buf_adds(b, prefix(cf));
+	buf_add(b, "{g}", 3);
+}
+
+void
+scripts_day(int64_t us, char *out)
+{
+	time_t t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+	struct tm tm;
+	unsigned y, i;
+
+	gmtime_r(&t, &tm);
+	y = (unsigned)(tm.tm_year + 1900) % 10000;
+	for (i = 0; i < 4; i++, y /= 10)
+		out[3 - i] = (char)('0' + y % 10);
+	out[4] = (char)('0' + (tm.tm_mon + 1) / 10);
+	out[5] = (char)('0' + (tm.tm_mon + 1) % 10);
+	out[6] = (char)('0' + tm.tm_mday / 10);
+	out[7] = (char)('0' + tm.tm_mday % 10);
+	out[8] = '\0';
+}
+
+void
+scripts_json_bin(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	if (utf8_valid(p, n)) {
+		json_escape(b, p, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x80)
+			json_escape(b, p + i, 1);
+		else
+			buf_printf(b, "\\u00%02x", c);
+	}
+}
