@@ -678,7 +678,7 @@ replay_next(struct engine *e)
 		pipeline_flush(e->pl);
 		engine_cut(e);
 		e->draining = 1;
-		store_drain(e->store, replay_all_done_cb, e);
+		store_drain_applied(e->store, 60000, replay_all_done_cb, e);
 		return;
 	}
 	if (strcmp(e->files[e->file], "-") != 0 && stat(e->files[e->file], &sb) == 0)

@@ -102,6 +102,8 @@ struct store {
 	int noscript_streak;
 	int spool_full;		/* spool at spool_max_bytes: not acking */
 	int draining;
+	int drain_full;			/* wait until Redis has everything */
+	int64_t drain_deadline;		/* then settle for the spool */
 	void (*drain_done)(void *);
 	void *drain_arg;
 	int in_pump, pump_again;
@@ -206,7 +208,24 @@ drain_check(struct store *s)
 {
 	void (*done)(void *) = s->drain_done;
 
-	if (done == NULL || s->unacked > 0)
+	if (done == NULL)
+		return;
+	if (s->drain_full) {
+		if (s->unacked == 0 && spool_size(s->spool) == 0 &&
+		    s->flight.head == NULL && s->waitq.head == NULL)
+			s->drain_full = 0;
+		else if (mono_us() >= s->drain_deadline) {
+			log_warnx("redis=%s msg=\"Redis did not take everything in "
+			    "time; the rest stays in the spool for the next run\"",
+			    s->where);
+			s->drain_full = 0;
+			s->draining = 1;
+			pump(s);
+			return;
+		} else
+			return;
+	}
+	if (s->unacked > 0)
 		return;
 	s->drain_done = NULL;
 	s->draining = 0;
@@ -783,6 +802,17 @@ store_drain(struct store *s, void (*done)(void *arg), void *arg)
 	s->drain_done = done;
 	s->drain_arg = arg;
 	s->draining = 1;
+	pump(s);
+}
+
+void
+store_drain_applied(struct store *s, int wait_ms, void (*done)(void *arg),
+    void *arg)
+{
+	s->drain_done = done;
+	s->drain_arg = arg;
+	s->drain_full = 1;
+	s->drain_deadline = mono_us() + (int64_t)wait_ms * 1000;
 	pump(s);
 }
 

@@ -47,6 +47,11 @@ void store_submit(struct store *s, const struct batch *b);
 size_t store_pending(const struct store *s);
 /* store_drain - call done once every submitted batch is durable */
 void store_drain(struct store *s, void (*done)(void *arg), void *arg);
+/* store_drain_applied - call done once Redis has applied every batch (the
+ * spool included); after wait_ms without Redis, settle for the spool as
+ * store_drain does (used by replay, whose user expects the data in Redis) */
+void store_drain_applied(struct store *s, int wait_ms,
+    void (*done)(void *arg), void *arg);
 void store_stats(const struct store *s, struct store_stats *st);
 void store_free(struct store *s);
 

@@ -210,6 +210,7 @@ sub dump_redis {
         if ($type eq 'hash') {
             my @kv = split /\n/, $r->cli('HGETALL', $k);
             my %h = @kv;
+            delete $h{writes};	# script runs: depends on how lines were batched
             $v = join("\n", map { "$_=$h{$_}" } sort keys %h);
         } elsif ($type eq 'list') {
             $v = join("\n", sort split /\n/, $r->cli('LRANGE', $k, 0, -1));
