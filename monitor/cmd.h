@@ -21,4 +21,10 @@ int cmd_check_config(int argc, char **argv);
  * NULL on failure (callers exit 2). */
 struct fumidai *cmd_load_config(const char *path);
 
+struct redisd;
+/* cmd_redis_up - with the embedded Redis configured, make sure it runs (a
+ * command run while the daemon is stopped starts it for itself); returns
+ * what to hand to redisd_stop afterwards (NULL: nothing to stop) */
+struct redisd *cmd_redis_up(struct fumidai *cf);
+
 #endif

@@ -20,6 +20,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cmd.h"
+#include "redisd.h"
 #include "conf.h"
 #include "scripts.h"
 #include "store.h"
@@ -649,6 +650,7 @@ cmd_account(int argc, char **argv)
 	int ch, json = 0, hex = 0, show = SHOW_DEFAULT, found, rc = 0;
 	struct account a;
 	struct fumidai *cf;
+	struct redisd *rd = NULL;
 	redisContext *c;
 	char err[512];
 
@@ -680,6 +682,7 @@ cmd_account(int argc, char **argv)
 	}
 	if (show <= 0)
 		show = cf->history_max > 0 ? cf->history_max : 1;
+	rd = cmd_redis_up(cf);
 	if ((c = store_connect_sync(cf, err, sizeof(err))) == NULL ||
 	    fetch(c, cf, &a, show, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fumidai: account: %s\n", err);
@@ -704,6 +707,7 @@ cmd_account(int argc, char **argv)
 out:
 	if (c)
 		redisFree(c);
+	redisd_stop(rd);
 	account_free(&a);
 	conf_free(cf);
 	return rc;

@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cmd.h"
+#include "redisd.h"
 #include "conf.h"
 #include "fumidai/plugin.h"	/* pipeline.h needs struct fm_event */
 #include "pipeline.h"
@@ -183,6 +184,7 @@ cmd_stats(int argc, char **argv)
 	const char *path = NULL;
 	struct stats st;
 	struct fumidai *cf;
+	struct redisd *rd = NULL;
 	redisContext *c;
 	char err[512];
 	int ch, json = 0, rc = 0;
@@ -202,6 +204,7 @@ cmd_stats(int argc, char **argv)
 	if ((cf = cmd_load_config(path)) == NULL)
 		return 2;
 	memset(&st, 0, sizeof(st));
+	rd = cmd_redis_up(cf);
 	if ((c = store_connect_sync(cf, err, sizeof(err))) == NULL ||
 	    fetch(c, cf, &st, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fumidai: stats: %s\n", err);
@@ -225,6 +228,7 @@ out:
 		freeReplyObject(st.total);
 	if (c)
 		redisFree(c);
+	redisd_stop(rd);
 	conf_free(cf);
 	return rc;
 }

@@ -559,7 +559,7 @@ engine_common(struct engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	if (e->cf->redis.embedded &&
-	    (e->redisd = redisd_start(e->cf, err, errlen)) == NULL)
+	    (e->redisd = redisd_start(e->cf, 0, err, errlen)) == NULL)
 		return -1;
 	for (i = 0; i < 4; i++) {
 		e->sigs[i] = evsignal_new(e->base, sigs[i], engine_signal_cb, e);

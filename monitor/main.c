@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "redisd.h"
 
 static const struct {
 	const char *name;
@@ -47,6 +49,20 @@ cmd_load_config(const char *path)
 	if ((cf = conf_load(path, path != NULL, err, sizeof(err))) == NULL)
 		fprintf(stderr, "fumidai: configuration error: %s\n", err);
 	return cf;
+}
+
+struct redisd *
+cmd_redis_up(struct fumidai *cf)
+{
+	struct redisd *r;
+	char err[1024];
+
+	/* Nothing was ever recorded here: do not create a state_dir. */
+	if (!cf->redis.embedded || access(cf->state_dir, F_OK) == -1)
+		return NULL;
+	if ((r = redisd_start(cf, 1, err, sizeof(err))) == NULL)
+		fprintf(stderr, "fumidai: %s\n", err);
+	return r;
 }
 
 int

@@ -60,7 +60,7 @@ sleep_ms(long ms)
 }
 
 struct redisd *
-redisd_start(struct fumidai *cf, char *err, size_t errlen)
+redisd_start(struct fumidai *cf, int quiet, char *err, size_t errlen)
 {
 	struct redisd *r = xcalloc(1, sizeof(*r));
 	char *logf = NULL;
@@ -70,8 +70,9 @@ redisd_start(struct fumidai *cf, char *err, size_t errlen)
 	free(cf->redis.socket);
 	cf->redis.socket = xstrdup(r->sock);
 	if (redisd_ping(r->sock)) {
-		log_info("embedded redis: a server already answers on %s; using it",
-		    r->sock);
+		if (!quiet)
+			log_info("embedded redis: a server already answers on %s; "
+			    "using it", r->sock);
 		r->pid = -1;
 		return r;
 	}
@@ -99,8 +100,9 @@ redisd_start(struct fumidai *cf, char *err, size_t errlen)
 	free(logf);
 	for (i = 0; i < 200; i++) {		/* up to 10 s */
 		if (redisd_ping(r->sock)) {
-			log_info("embedded redis: started pid=%d socket=%s",
-			    (int)r->pid, r->sock);
+			if (!quiet)
+				log_info("embedded redis: started pid=%d socket=%s",
+				    (int)r->pid, r->sock);
 			return r;
 		}
 		if (waitpid(r->pid, &st, WNOHANG) == r->pid) {

@@ -14,8 +14,10 @@
 
 struct redisd;
 
-/* redisd_start - start and wait until it answers PING; NULL + err */
-struct redisd *redisd_start(struct fumidai *cf, char *err, size_t errlen);
+/* redisd_start - start and wait until it answers PING; NULL + err.  quiet:
+ * log nothing when all goes well (command-line tools) */
+struct redisd *redisd_start(struct fumidai *cf, int quiet, char *err,
+    size_t errlen);
 /* redisd_stop - SHUTDOWN (saving), reap, free; NULL is fine */
 void redisd_stop(struct redisd *r);
 pid_t redisd_pid(const struct redisd *r);
