@@ -106,6 +106,7 @@ static void count(struct model *md, uint32_t s, const struct tb *t,
 static void member(struct model *md, uint32_t s, char op,
     const char *suffix, const char *m, size_t n);
 static void raw(struct model *md, uint32_t s, const void *p, size_t n);
+static void raw_ref(struct model *md, uint32_t s, struct sref r);
 static void rawi(struct model *md, uint32_t s, int64_t v);
 static void bucket(struct model *md, int64_t us, struct tb *t);
 static void on_event(struct model *md, const struct fm_event *ev,
@@ -457,6 +458,20 @@ raw(struct model *md, uint32_t s, const void *p, size_t n)
 	md->item[it].s = sref_of(md, p, n);
 }
 
+/* raw_ref - raw() of text the batch already holds: shared, not copied
+ * (copying from md->text into md->text would read a buffer buf_add may
+ * have just moved) */
+static void
+raw_ref(struct model *md, uint32_t s, struct sref r)
+{
+	uint32_t it;
+
+	if (md->subj[s].raw == NIL)
+		md->subj[s].raw = group_new(md, s, 0, "", 0);
+	it = item_new(md, md->subj[s].raw);
+	md->item[it].s = r;
+}
+
 static void
 raws(struct model *md, uint32_t s, const char *str)
 {
@@ -730,8 +745,7 @@ message(struct model *md, const struct fm_event *ev, struct tb *t)
 	raws(md, s, md->hmax);
 	raw(md, s, md->scratch.data, md->scratch.len);
 	if (mid != NIL)
-		raw(md, s, md->text.data + md->item[mid].s2.off,
-		    md->item[mid].s2.len);
+		raw_ref(md, s, md->item[mid].s2);
 	else
 		raw(md, s, "", 0);
 	dedup_end(md, after);

@@ -13,7 +13,9 @@
  *	         nlong suffix*nlong		long-lived keys (lists, totals)
  *	         nt (tfield tvalue k (field value)*k)*nt
  *	                 fields of the applied hash set together when tvalue
- *	                 is newer than the stored tfield (last login, ...)
+ *	                 is not older than the stored tfield (last login,
+ *	                 ...): a later batch at the same time is later in
+ *	                 the log (times have the log's resolution)
  *	         operations:
  *	I suffix n (field incr)*n	add to each field of a per-day hash, and
  *					1 to its field "writes": one HMGET and
@@ -76,7 +78,7 @@ static const char apply_lua[] =
 "local set = {stream, seq}\n"
 "for t = 1, nt do\n"
 "  local j = tg[t]\n"
-"  if not cur[t + 1] or cur[t + 1] < ARGV[j + 1] then\n"
+"  if not cur[t + 1] or cur[t + 1] <= ARGV[j + 1] then\n"
 "    for m = j, j + 2 * tonumber(ARGV[j + 2]) + 2 do\n"
 "      if m ~= j + 2 then set[#set + 1] = ARGV[m] end\n"
 "    end\n"

@@ -10,9 +10,11 @@
 #           returns a short result line
 #   expect  the events this step must yield, each a hash:
 #     { kind => 'login', result => 'ok'|'fail', account, service
-#       (submission|imap|pop3), ip, mech }   one per AUTH / login attempt
-#     { kind => 'message', account, ip, service, rcpts => N,
-#       (queue_id filled in by run) }       one per message an account sent
+#       (submission|imap|pop3), ip, mech ('': the log names none) }
+#       one per AUTH / login attempt
+#     { kind => 'message', account, from, ip, service, rcpts => N,
+#       delivered, deferred, bounced => N (delivery attempts by status),
+#       (queue_id, msgid filled in by run) } one per message an account sent
 #     { kind => 'reject', ip, service, reason } an unauthenticated refusal
 # Logins whose account the log does not name have account => undef: a
 # failure with Postfix "sasl_username=(unavailable)", a success in a session
@@ -37,19 +39,25 @@ sub _login {
 	    service => $svc, ip => $ip, mech => $mech // 'PLAIN' };
 }
 
+# _msg - a message $acct sent from $ip to $n accepted recipients; %dlv:
+# how many delivery attempts end delivered, deferred, bounced (default 0)
 sub _msg {
-	my ($acct, $ip, $n) = @_;
-	return { kind => 'message', account => $acct, ip => $ip,
-	    service => 'submission', rcpts => $n };
+	my ($acct, $ip, $n, %dlv) = @_;
+	return { kind => 'message', account => $acct, from => $acct,
+	    ip => $ip, service => 'submission', rcpts => $n,
+	    map { $_ => $dlv{$_} // 0 } qw(delivered deferred bounced) };
 }
 
-# _smtp_res - result line of an SMTP step; records the queue id in the
-# step's message expectation (when $step is given)
+# _smtp_res - result line of an SMTP step; records the queue id and the
+# Message-ID (without <>) in the step's message expectation (when $step is
+# given)
 sub _smtp_res {
 	my ($r, $step) = @_;
 	if ($step && $r->{queue_id}) {
-		$_->{queue_id} = $r->{queue_id}
-		    for grep { $_->{kind} eq 'message' } @{$step->{expect}};
+		for (grep { $_->{kind} eq 'message' } @{$step->{expect}}) {
+			$_->{queue_id} = $r->{queue_id};
+			($_->{msgid} = $r->{msgid} // '') =~ s/^<(.*)>\z/$1/;
+		}
 	}
 	my @p;
 	push @p, 'auth ' . join '/', @{$r->{auth_codes}} if $r->{auth_codes};
@@ -75,7 +83,7 @@ sub steps {
 		    $pw{$ALICE}, $ALICE, [ $BOB, $CAROL, 'friend@example.net' ],
 		    'lunch'), $_[0]) },
 	    [ _login(ok => $ALICE, 'submission', '127.0.0.10'),
-	      _msg($ALICE, '127.0.0.10', 3) ]);
+	      _msg($ALICE, '127.0.0.10', 3, delivered => 3) ]);
 
 	$step->('127.0.0.11', "$BOB: submission, AUTH LOGIN ok, one message " .
 	    "to x\@example.net, y\@example.net (external, sink) and " .
@@ -84,7 +92,7 @@ sub steps {
 		    $BOB, [ 'x@example.net', 'y@example.net', 'z@discard.test' ],
 		    'report', mech => 'LOGIN', helo => 'bobs-laptop'), $_[0]) },
 	    [ _login(ok => $BOB, 'submission', '127.0.0.11', 'LOGIN'),
-	      _msg($BOB, '127.0.0.11', 3) ]);
+	      _msg($BOB, '127.0.0.11', 3, delivered => 3) ]);
 
 	$step->('127.0.0.12', "$CAROL: submission, AUTH PLAIN ok, then QUIT " .
 	    "without sending anything (only the disconnect auth=1 counter " .
@@ -109,7 +117,7 @@ sub steps {
 		    rcpts => [ $ALICE ], subject => 'second try'), $_[0]) },
 	    [ _login(fail => $DAVE, 'submission', '127.0.0.13'),
 	      _login(ok => $DAVE, 'submission', '127.0.0.13'),
-	      _msg($DAVE, '127.0.0.13', 1) ]);
+	      _msg($DAVE, '127.0.0.13', 1, delivered => 1) ]);
 
 	$step->($BAD, "attacker: submission, AUTH LOGIN as $ALICE with a bad " .
 	    "password, then drops the connection (no QUIT)", sub {
@@ -170,7 +178,7 @@ sub steps {
 	    [ _login(ok => $ALICE, 'submission', '127.0.0.10'),
 	      { kind => 'reject', ip => '127.0.0.10', service => 'submission',
 		reason => 'User unknown' },
-	      _msg($ALICE, '127.0.0.10', 2) ]);
+	      _msg($ALICE, '127.0.0.10', 2, delivered => 1, bounced => 1) ]);
 
 	$step->('127.0.0.11', "$BOB: submission, AUTH PLAIN ok, one message to " .
 	    "defer-me\@example.net (the sink answers 451: status=deferred); " .
@@ -181,8 +189,10 @@ sub steps {
 		$ms->wait_for_log(qr/status=deferred/, 30)
 		    or die "no deferral\n";
 		_smtp_res($r, $_[0]) },
+	    # one attempt only: the next retry would be minimal_backoff_time
+	    # (300 s) later, and the scenario deletes the message before
 	    [ _login(ok => $BOB, 'submission', '127.0.0.11'),
-	      _msg($BOB, '127.0.0.11', 1) ]);
+	      _msg($BOB, '127.0.0.11', 1, deferred => 1) ]);
 
 	$step->('127.0.0.90', "scanner: connects to submission and closes " .
 	    "without a word; connects to port 25 and sends QUIT", sub {
@@ -243,7 +253,10 @@ sub steps {
 	    "connection, SELECT INBOX, LOGOUT", sub {
 		_ok($ms->imap_login('127.0.0.32', $DAVE,
 		    [ 'dave-old', $pw{$DAVE} ])) },
-	    [ _login(fail => $DAVE, 'imap', '127.0.0.32'),
+	    # the failure is only on Dovecot's auth line, which names neither
+	    # the service (the login line of the same session does) nor the
+	    # mechanism: mech '' (the log does not say)
+	    [ _login(fail => $DAVE, 'imap', '127.0.0.32', ''),
 	      _login(ok => $DAVE, 'imap', '127.0.0.32') ]);
 
 	$step->('127.0.0.14', "$CAROL: submission, AUTH LOGIN; Dovecot's auth " .
@@ -269,7 +282,7 @@ sub steps {
 		    $pw{$ALICE}, $ALICE, [ 'friend@example.net' ],
 		    'after the restart'), $_[0]) },
 	    [ _login(ok => $ALICE, 'submission', '127.0.0.10'),
-	      _msg($ALICE, '127.0.0.10', 1) ]);
+	      _msg($ALICE, '127.0.0.10', 1, delivered => 1) ]);
 
 	return @s;
 }
@@ -296,22 +309,28 @@ sub run {
 
 # totals - per account and per address sums of the steps' expectations:
 #   { account => { NAME => { login_ok, login_fail, messages, rcpts,
+#       delivered, deferred, bounced,
 #       by_service => { SVC => { ok, fail } }, ips => { IP => 1 } } },
-#     ip => { IP => { login_ok, login_fail, accounts => { NAME => 1 } } },
-#     anonymous_ok => N, anonymous_fail => N, rejects => N }
+#     ip => { IP => { login_ok, login_fail, accounts => { NAME => 1 },
+#       accounts_ok => { NAME => 1 }, accounts_fail => { NAME => 1 } } },
+#     anonymous_ok => N, anonymous_fail => N, rejects => N,
+#     rejects_by_ip => { IP => N } }
 sub totals {
 	my (@steps) = @_;
 	my %t = (account => {}, ip => {}, anonymous_ok => 0,
-	    anonymous_fail => 0, rejects => 0);
+	    anonymous_fail => 0, rejects => 0, rejects_by_ip => {});
 	for my $e (map { @{$_->{expect}} } @steps) {
 		if ($e->{kind} eq 'reject') {
 			$t{rejects}++;
+			$t{rejects_by_ip}{$e->{ip}}++;
 			next;
 		}
 		my $a = $e->{account};
 		if ($e->{kind} eq 'message') {
 			$t{account}{$a}{messages}++;
 			$t{account}{$a}{rcpts} += $e->{rcpts};
+			$t{account}{$a}{$_} += $e->{$_}
+			    for qw(delivered deferred bounced);
 			next;
 		}
 		my $k = $e->{result} eq 'ok' ? 'login_ok' : 'login_fail';
@@ -322,12 +341,14 @@ sub totals {
 			next;
 		}
 		$t{ip}{$e->{ip}}{accounts}{$a} = 1;
+		$t{ip}{$e->{ip}}{"accounts_$ok"}{$a} = 1;
 		$t{account}{$a}{$k}++;
 		$t{account}{$a}{by_service}{$e->{service}}{$ok}++;
 		$t{account}{$a}{ips}{$e->{ip}} = 1;
 	}
 	for my $a (values %{$t{account}}) {
-		$a->{$_} //= 0 for qw(login_ok login_fail messages rcpts);
+		$a->{$_} //= 0 for qw(login_ok login_fail messages rcpts
+		    delivered deferred bounced);
 	}
 	return \%t;
 }

@@ -716,10 +716,11 @@ sub _smtp_reply {
 # smtp_session - one scripted SMTP conversation; returns a hash:
 #   replies => [[command, code, text], ...], auth => code, queue_id,
 #   auth_codes => [one per AUTH], accepted => [rcpts], rejected => [rcpts],
-#   sent => bool
+#   sent => bool, msgid => the Message-ID header sent ("<...>")
 # options: ip, service (smtp|submission), helo, user, pass (or [passes]
 #   tried in turn until one works), mech
-#   (PLAIN|LOGIN), from, rcpts => [..], subject, body, quit (default 1;
+#   (PLAIN|LOGIN), from, rcpts => [..], subject, body, msgid (default: a
+#   fresh one), quit (default 1;
 #   0 drops the connection instead, as brute-force clients do),
 #   before_password => sub (LOGIN only: runs before the password is sent)
 sub smtp_session {
@@ -752,6 +753,7 @@ sub smtp_session {
 		}
 		if (@{$r{accepted}}) {
 			if ($cmd->('DATA') == 354) {
+				$r{msgid} = $o{msgid} //= _msgid();
 				print {$s} _message(\%o);
 				my $c = $cmd->(undef, '(end of data)');
 				$r{sent} = $c == 250;
@@ -794,10 +796,13 @@ sub _message {
 	$body =~ s/^\./../mg;
 	my @t = gmtime;
 	my $date = POSIX::strftime('%a, %d %b %Y %H:%M:%S +0000', @t);
-	my $mid = sprintf '<%d.%d.%s@mailstack.test>', time, $$, int rand 1e9;
+	my $mid = $o->{msgid} // _msgid();
 	return "From: <$o->{from}>\r\nTo: $to\r\nSubject: $subj\r\n" .
 	    "Date: $date\r\nMessage-ID: $mid\r\n\r\n$body\r\n.\r\n";
 }
+
+# _msgid - a fresh Message-ID header value
+sub _msgid { sprintf '<%d.%d.%s@mailstack.test>', time, $$, int rand 1e9 }
 
 # smtp_auth_send - AUTH on submission from $ip and send one message;
 # returns the smtp_session hash (queue_id set when accepted)
