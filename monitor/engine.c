@@ -314,8 +314,10 @@ engine_ack_cb(void *arg, const char *stream, uint64_t seq)
 	(void)stream;
 	e->durable = seq;
 	engine_maybe_checkpoint(e, 0);
+	/* run: a pause forced to take a checkpoint lasts until it is taken */
 	if (!e->draining && e->paused && store_pending(e->store) < INFLIGHT_LOW &&
-	    (e->seq == e->ckpt_seq || mono_us() - e->ckpt_at <= CKPT_FORCE_US))
+	    (e->mode == MODE_REPLAY || e->seq == e->ckpt_seq ||
+	    mono_us() - e->ckpt_at <= CKPT_FORCE_US))
 		engine_pause(e, 0);
 }
 
