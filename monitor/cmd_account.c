@@ -112,18 +112,6 @@ put_term(const char *p, size_t n)
 
 /* ---- our flat JSON records (history entries) ---- */
 
-static int
-hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* jstring - decode the JSON string at *pp (after its quote) into out;
  * \u00XX is the byte XX (that is how invalid UTF-8 was stored) */
 static int
@@ -150,7 +138,7 @@ jstring(const char **pp, const char *end, struct buf *out)
 			if (end - p < 5)
 				return -1;
 			for (v = 0, i = 1; i <= 4; i++) {
-				if ((d = hexdigit(p[i])) < 0)
+				if ((d = hex_digit(p[i])) < 0)
 					return -1;
 				v = v << 4 | (unsigned)d;
 			}

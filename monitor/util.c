@@ -360,8 +360,8 @@ hex_encode(struct buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
-static int
-hexval(char c)
+int
+hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -380,7 +380,7 @@ hex_decode(struct buf *b, const char *p, size_t n)
 	if (n % 2)
 		return -1;
 	for (i = 0; i < n; i += 2) {
-		int hi = hexval(p[i]), lo = hexval(p[i + 1]);
+		int hi = hex_digit(p[i]), lo = hex_digit(p[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

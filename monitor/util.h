@@ -60,6 +60,7 @@ void json_str(struct buf *b, const char *p, size_t n);		/* "..." */
 void log_escape(struct buf *b, const char *p, size_t n);
 void hex_encode(struct buf *b, const void *p, size_t n);
 int hex_decode(struct buf *b, const char *p, size_t n);	/* 0 / -1 */
+int hex_digit(int c);			/* 0-15, or -1 */
 
 int utf8_valid(const char *p, size_t n);
 uint64_t fnv1a64(const void *p, size_t n, uint64_t h);
