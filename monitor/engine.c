@@ -249,27 +249,19 @@ engine_chunk_cb(void *arg, struct tail *t, const struct tail_chunk *c)
 	e->lines_done = pipeline_counts(e->pl, ic->idx)->lines;
 }
 
+/* engine_reload_cb - swap in the new configuration (outside any store
+ * callback: the store must not be freed from inside one) */
 static void
-engine_finish(struct engine *e)
-{
-	engine_maybe_checkpoint(e, 1);
-	event_base_loopexit(e->base, NULL);
-}
-
-static void
-engine_drained_cb(void *arg)
+engine_reload_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
+	struct fumidai *ncf;
 	char err[1024];
 
-	if (!e->reload) {
-		engine_finish(e);
-		return;
-	}
-	/* Reload: everything is durable and checkpointed; start over. */
-	struct fumidai *ncf = conf_load(e->cf->config_file, e->cf->config_file != NULL,
-	    err, sizeof(err));
-	engine_maybe_checkpoint(e, 1);
+	(void)fd;
+	(void)what;
+	ncf = conf_load(e->cf->config_file, e->cf->config_file != NULL, err,
+	    sizeof(err));
 	e->reload = e->draining = 0;
 	if (ncf == NULL) {
 		log_warnx("reload refused, keeping the running configuration: %s", err);
@@ -291,6 +283,19 @@ engine_drained_cb(void *arg)
 	}
 	log_info("configuration reloaded from %s", e->cf->config_file ?
 	    e->cf->config_file : "built-in default");
+}
+
+static void
+engine_drained_cb(void *arg)
+{
+	struct engine *e = arg;
+	struct timeval now = { 0, 0 };
+
+	engine_maybe_checkpoint(e, 1);
+	if (!e->reload)
+		event_base_loopexit(e->base, NULL);
+	else
+		event_base_once(e->base, -1, EV_TIMEOUT, engine_reload_cb, e, &now);
 }
 
 /* engine_stop - stop reading, flush, and finish (or reload) once durable */
