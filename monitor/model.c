@@ -53,6 +53,7 @@ struct subj {
 	uint32_t head, tail;	/* groups in creation order */
 	uint32_t raw;		/* the raw group, NIL until used */
 	uint32_t cday;		/* the ":c:<day>" group of day cday_start */
+	uint32_t totals;	/* the ":totals" group, NIL until used */
 	int64_t cday_start;
 	const struct fm_event *last_ok, *last_fail;
 	char type;		/* 'a' account, 'i' address, 'g' global */
@@ -88,6 +89,12 @@ struct model {
 	struct item *item;
 	size_t nitem, itemcap;
 	uint32_t global;
+	/* the global event counters' items, per kind: day, hour, totals
+	 * (valid for group evg and hour evhh) */
+	uint32_t evday[FM_EV__COUNT], evhour[FM_EV__COUNT];
+	uint32_t evtot[FM_EV__COUNT];
+	uint32_t evg;
+	char evhh[2];
 	int64_t day_start;	/* cache of the last bucket's day */
 	char day[9];
 	char ttl[24], hmax[24], qttl[24], cap[24];
@@ -198,6 +205,8 @@ fmt_reset(struct model *md)
 	md->nused = 0;
 	md->nsubj = md->ngrp = md->nitem = 0;
 	md->global = NIL;
+	md->evg = NIL;
+	memset(md->evtot, 0xff, sizeof(md->evtot));
 }
 
 static uint32_t
@@ -238,12 +247,30 @@ map_grow(struct model *md)
 	free(old);
 }
 
+/* khash - a fast hash of the map's keys, 8 bytes at a time (never 0) */
+static uint64_t
+khash(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h | 1;
+}
+
 /* map_get - the value of the key in md->kb, inserted as val_if_new when
  * absent; the pointer is valid until the next call */
 static uint32_t *
 map_get(struct model *md, uint32_t val_if_new, int *found)
 {
-	uint64_t h = fnv1a64(md->kb.data, md->kb.len, FNV1A64_INIT) | 1;
+	uint64_t h = khash((const unsigned char *)md->kb.data, md->kb.len);
 	struct slot *sl;
 	size_t j;
 
@@ -297,7 +324,7 @@ subject(struct model *md, char type, const void *id, size_t n)
 	}
 	s = &md->subj[md->nsubj++];
 	memset(s, 0, sizeof(*s));
-	s->head = s->tail = s->raw = s->cday = NIL;
+	s->head = s->tail = s->raw = s->cday = s->totals = NIL;
 	s->type = type;
 	buf_reset(&md->scratch);
 	if (type == 'a')
@@ -404,23 +431,33 @@ incr(struct model *md, uint32_t g, const char *name, size_t n, int64_t v)
 	md->item[it].val += v;
 }
 
+/* cday - the subject's ":c:<day>" group of t's day */
+static uint32_t
+cday(struct model *md, uint32_t s, const struct tb *t)
+{
+	struct subj *sj = &md->subj[s];
+	char suffix[16];
+	uint32_t g;
+
+	if (sj->cday == NIL || sj->cday_start != t->day_start) {
+		memcpy(suffix, ":c:", 3);
+		memcpy(suffix + 3, t->day, 8);
+		g = group(md, s, 'I', suffix, 11);
+		sj = &md->subj[s];
+		sj->cday = g;
+		sj->cday_start = t->day_start;
+	}
+	return sj->cday;
+}
+
 /* count - add v to counter name of the subject's day bucket (and hour) */
 static void
 count(struct model *md, uint32_t s, const struct tb *t, const char *name,
     size_t nlen, int64_t v, int hour)
 {
-	struct subj *sj = &md->subj[s];
-	char suffix[16], hf[80];
-	uint32_t g;
+	char hf[80];
+	uint32_t g = cday(md, s, t);
 
-	if (sj->cday == NIL || sj->cday_start != t->day_start) {
-		snprintf(suffix, sizeof(suffix), ":c:%s", t->day);
-		g = group(md, s, 'I', suffix, strlen(suffix));
-		sj = &md->subj[s];
-		sj->cday = g;
-		sj->cday_start = t->day_start;
-	}
-	g = sj->cday;
 	incr(md, g, name, nlen, v);
 	if (hour && nlen + 4 <= sizeof(hf)) {
 		memcpy(hf, name, nlen);
@@ -430,10 +467,53 @@ count(struct model *md, uint32_t s, const struct tb *t, const char *name,
 	}
 }
 
+static uint32_t
+totals(struct model *md, uint32_t s)
+{
+	if (md->subj[s].totals == NIL)
+		md->subj[s].totals = group(md, s, 'K', ":totals", 7);
+	return md->subj[s].totals;
+}
+
 static void
 total(struct model *md, uint32_t s, const char *name, int64_t v)
 {
-	incr(md, group(md, s, 'K', ":totals", 7), name, strlen(name), v);
+	incr(md, totals(md, s), name, strlen(name), v);
+}
+
+/* ev_count - count an event of kind k (name "ev.<kind>", n bytes) in the
+ * global day, hour and totals, through per-kind caches of their items */
+static void
+ev_count(struct model *md, const struct tb *t, int k, const char *name,
+    size_t n)
+{
+	uint32_t g = cday(md, md->global, t);
+	char hf[40];
+	int isnew;
+
+	if (g != md->evg) {
+		memset(md->evday, 0xff, sizeof(md->evday));
+		md->evg = g;
+		md->evhh[0] = '\0';
+	}
+	if (memcmp(md->evhh, t->hh, 2) != 0) {
+		memset(md->evhour, 0xff, sizeof(md->evhour));
+		memcpy(md->evhh, t->hh, 2);
+	}
+	if (md->evday[k] == NIL)
+		md->evday[k] = field(md, g, name, n, &isnew);
+	md->item[md->evday[k]].val++;
+	if (md->evhour[k] == NIL) {
+		memcpy(hf, name, n);
+		hf[n] = ':';
+		memcpy(hf + n + 1, t->hh, 2);
+		md->evhour[k] = field(md, g, hf, n + 3, &isnew);
+	}
+	md->item[md->evhour[k]].val++;
+	if (md->evtot[k] == NIL)
+		md->evtot[k] = field(md, totals(md, md->global), name, n,
+		    &isnew);
+	md->item[md->evtot[k]].val++;
 }
 
 /* member - add m to the set / HyperLogLog op at suffix, once per batch */
@@ -472,6 +552,24 @@ raw_ref(struct model *md, uint32_t s, struct sref r)
 	md->item[it].s = r;
 }
 
+/* num - v in decimal into out (>= 24 bytes, not terminated); its length */
+static size_t
+num(char *out, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	return n;
+}
+
 static void
 raws(struct model *md, uint32_t s, const char *str)
 {
@@ -481,9 +579,9 @@ raws(struct model *md, uint32_t s, const char *str)
 static void
 rawi(struct model *md, uint32_t s, int64_t v)
 {
-	char num[24];
+	char d[24];
 
-	raw(md, s, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
+	raw(md, s, d, num(d, v));
 }
 
 static void
@@ -518,17 +616,25 @@ iso(struct tb *t)
 static void
 jfield(struct buf *b, const char *name, struct fm_str v)
 {
-	buf_printf(b, ",\"%s\":\"", name);
+	buf_add(b, ",\"", 2);
+	buf_adds(b, name);
+	buf_add(b, "\":\"", 3);
 	scripts_json_bin(b, v.p, v.len);
 	buf_addc(b, '"');
 }
 
 /* ---- events -> operations ---- */
 
+/* daysuffix - ":<name>:<day>" into out (>= strlen(name) + 11 bytes) */
 static void
-daysuffix(char *out, size_t n, const char *name, const struct tb *t)
+daysuffix(char *out, const char *name, const struct tb *t)
 {
-	snprintf(out, n, ":%s:%s", name, t->day);
+	size_t n = strlen(name);
+
+	out[0] = ':';
+	memcpy(out + 1, name, n);
+	out[n + 1] = ':';
+	memcpy(out + n + 2, t->day, 9);
 }
 
 /* qsuffix - ":q:<len(host)>:<host>:<qid>", unambiguous for any bytes */
@@ -536,7 +642,9 @@ static void
 qsuffix(struct buf *b, const struct fm_event *ev)
 {
 	buf_reset(b);
-	buf_printf(b, ":q:%zu:", ev->host.len);
+	buf_add(b, ":q:", 3);
+	buf_addu(b, ev->host.len);
+	buf_addc(b, ':');
 	buf_add(b, ev->host.p, ev->host.len);
 	buf_addc(b, ':');
 	buf_add(b, ev->queue_id.p, ev->queue_id.len);
@@ -562,13 +670,22 @@ login_record(struct buf *b, const struct fm_event *ev, struct tb *t,
     const char *ip, int ok, int64_t n)
 {
 	buf_reset(b);
-	buf_printf(b, "{\"time\":\"%s\",\"ip\":\"%s\"", iso(t), ip);
+	buf_add(b, "{\"time\":\"", 9);
+	buf_adds(b, iso(t));
+	buf_add(b, "\",\"ip\":\"", 8);
+	buf_adds(b, ip);
+	buf_addc(b, '"');
 	jfield(b, "service", ev->service);
-	buf_printf(b, ",\"result\":\"%s\"", ok ? "ok" : "fail");
+	if (ok)
+		buf_add(b, ",\"result\":\"ok\"", 14);
+	else
+		buf_add(b, ",\"result\":\"fail\"", 16);
 	jfield(b, "mech", ev->mech);
 	jfield(b, "host", ev->host);
 	jfield(b, "reason", ev->reason);
-	buf_printf(b, ",\"attempts\":%lld}", (long long)n);
+	buf_add(b, ",\"attempts\":", 12);
+	buf_addi(b, n);
+	buf_addc(b, '}');
 }
 
 static void
@@ -581,7 +698,9 @@ login_account(struct model *md, const struct fm_event *ev, struct tb *t,
 	count(md, s, t, ok ? "login_ok" : "login_fail", ok ? 8 : 10, n, 1);
 	/* the roll-up: result|ip|service, per day */
 	buf_reset(b);
-	buf_printf(b, "%s|%s|", ok ? "ok" : "fail", ip);
+	buf_adds(b, ok ? "ok|" : "fail|");
+	buf_adds(b, ip);
+	buf_addc(b, '|');
 	buf_add(b, ev->service.p, ev->service.len);
 	count(md, s, t, b->data, b->len, n, 0);
 	login_record(b, ev, t, ip, ok, n);
@@ -603,19 +722,19 @@ login(struct model *md, const struct fm_event *ev, struct tb *t, int ok)
 	count(md, md->global, t, name, strlen(name), n, 1);
 	total(md, md->global, name, n);
 	if (ev->account.len) {
-		daysuffix(suffix, sizeof(suffix), ok ? "acct_ok" : "acct_fail", t);
+		daysuffix(suffix, ok ? "acct_ok" : "acct_fail", t);
 		member(md, md->global, 'P', suffix, ev->account.p, ev->account.len);
 	}
 	if (ev->af) {
-		daysuffix(suffix, sizeof(suffix), ok ? "ip_ok" : "ip_fail", t);
+		daysuffix(suffix, ok ? "ip_ok" : "ip_fail", t);
 		member(md, md->global, 'P', suffix, ip, strlen(ip));
 		s = subject(md, 'i', &ev->af, 1 + sizeof(ev->addr));
 		count(md, s, t, name, strlen(name), n, 1);
 		if (ev->account.len) {
-			daysuffix(suffix, sizeof(suffix), ok ? "ok" : "tried", t);
+			daysuffix(suffix, ok ? "ok" : "tried", t);
 			member(md, s, 'S', suffix, ev->account.p, ev->account.len);
 			if (!ok) {
-				daysuffix(suffix, sizeof(suffix), "tried_hll", t);
+				daysuffix(suffix, "tried_hll", t);
 				member(md, s, 'P', suffix, ev->account.p,
 				    ev->account.len);
 			}
@@ -666,15 +785,17 @@ msg_counters(struct model *md, uint32_t s, const char *suffix,
 	raws(md, s, "messages");
 	rawi(md, s, 1);
 	if (hours) {
-		snprintf(hf, sizeof(hf), "messages:%s", t->hh);
-		raws(md, s, hf);
+		memcpy(hf, "messages:", 9);
+		memcpy(hf + 9, t->hh, 2);
+		raw(md, s, hf, 11);
 		rawi(md, s, 1);
 	}
 	raws(md, s, "recipients");
 	rawi(md, s, nrcpt);
 	if (hours) {
-		snprintf(hf, sizeof(hf), "recipients:%s", t->hh);
-		raws(md, s, hf);
+		memcpy(hf, "recipients:", 11);
+		memcpy(hf + 11, t->hh, 2);
+		raw(md, s, hf, 13);
 		rawi(md, s, nrcpt);
 	}
 	if (withsize) {
@@ -697,10 +818,10 @@ dedup_start(struct model *md, uint32_t s, const struct buf *q)
 static void
 dedup_end(struct model *md, uint32_t after)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%u", (unsigned)(md->nitem - after));
+	char d[24];
 
-	md->item[after - 1].s = sref_of(md, num, (size_t)n);
+	md->item[after - 1].s = sref_of(md, d,
+	    num(d, (int64_t)(md->nitem - after)));
 }
 
 static void
@@ -711,11 +832,18 @@ message_record(struct model *md, const struct fm_event *ev, struct tb *t)
 
 	addr_format(ev->af, ev->addr, ip, sizeof(ip));
 	buf_reset(b);
-	buf_printf(b, "{\"time\":\"%s\"", iso(t));
+	buf_add(b, "{\"time\":\"", 9);
+	buf_adds(b, iso(t));
+	buf_addc(b, '"');
 	jfield(b, "qid", ev->queue_id);
 	jfield(b, "from", ev->sender);
-	buf_printf(b, ",\"size\":%lld,\"nrcpt\":%d,\"ip\":\"%s\"",
-	    (long long)ev->size, ev->nrcpt, ip);
+	buf_add(b, ",\"size\":", 8);
+	buf_addi(b, ev->size);
+	buf_add(b, ",\"nrcpt\":", 9);
+	buf_addi(b, ev->nrcpt);
+	buf_add(b, ",\"ip\":\"", 7);
+	buf_adds(b, ip);
+	buf_addc(b, '"');
 	jfield(b, "service", ev->service);
 	jfield(b, "host", ev->host);
 }
@@ -736,7 +864,8 @@ message(struct model *md, const struct fm_event *ev, struct tb *t)
 		mid = *v;
 		md->item[mid].val = 1;	/* folded: no N operation */
 	}
-	snprintf(suffix, sizeof(suffix), ":c:%s", t->day);
+	memcpy(suffix, ":c:", 3);
+	memcpy(suffix + 3, t->day, 9);
 	after = dedup_start(md, s, &md->scratch);
 	msg_counters(md, s, suffix, ev, t, 1);
 	message_record(md, ev, t);
@@ -779,12 +908,13 @@ on_event(struct model *md, const struct fm_event *ev, int64_t fallback)
 	const char *kind = scripts_kind_name(ev->kind);
 	char name[32];
 	struct tb t;
-	int n;
+	size_t n = strlen(kind);
 
 	bucket(md, ev->time ? ev->time : fallback, &t);
-	n = snprintf(name, sizeof(name), "ev.%s", kind);
-	count(md, md->global, &t, name, (size_t)n, 1, 1);
-	total(md, md->global, name, 1);
+	memcpy(name, "ev.", 3);
+	memcpy(name + 3, kind, n + 1);
+	ev_count(md, &t, ev->kind > 0 && ev->kind < FM_EV__COUNT ? ev->kind :
+	    0, name, n + 3);
 	switch (ev->kind) {
 	case FM_EV_LOGIN_OK:
 	case FM_EV_LOGIN_FAIL:
@@ -858,9 +988,9 @@ args(struct writer *w, const char *s)
 static void
 argn(struct writer *w, long long v)
 {
-	char num[24];
+	char d[24];
 
-	arg(w, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+	arg(w, d, num(d, v));
 }
 
 static void
@@ -952,7 +1082,6 @@ emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
     struct writer *w)
 {
 	uint32_t g;
-	char seq[24];
 
 	args(w, "EVALSHA");
 	args(w, scripts_apply_sha());
@@ -965,8 +1094,9 @@ emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
 	buf_add(&md->scratch, "s:", 2);
 	buf_adds(&md->scratch, b->stream ? b->stream : "");
 	arg(w, md->scratch.data, md->scratch.len);
-	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)b->seq);
-	args(w, seq);
+	buf_reset(&md->scratch);
+	buf_addu(&md->scratch, b->seq);
+	arg(w, md->scratch.data, md->scratch.len);
 	args(w, md->ttl);
 	if (sj->type == 'a') {
 		argn(w, 2);
