@@ -59,13 +59,14 @@ static const struct {
 
 /* One entry; strings (key first) live in the same allocation after it. */
 struct node {
+	/* what a chain walk reads first, in one cache line */
 	struct node *hnext;		/* hash chain */
-	struct node *prev, *next;	/* age list, oldest first */
 	uint64_t hash;
+	struct fm_str key;
+	struct node *prev, *next;	/* age list, oldest first */
 	uint64_t seq;			/* insertion order (held) */
 	int64_t stamp;			/* last use; held: deadline */
 	size_t bytes;
-	struct fm_str key;
 	int seen;			/* session: LOGIN_OK emitted */
 	struct fm_event ev;		/* qid/session: the fields kept */
 	char blob[];
@@ -314,7 +315,11 @@ node_new(const struct correlate *c, const struct fm_event *ev, const char *key,
 
 	for (i = 0; i < NSTRS; i++)
 		total += s[i]->len;
-	nd = xcalloc(1, sizeof(*nd) + total + 1);
+	nd = xmalloc(sizeof(*nd) + total + 1);	/* every field is set below */
+	nd->hnext = nd->prev = nd->next = NULL;
+	nd->seq = 0;
+	nd->stamp = 0;
+	nd->seen = 0;
 	nd->bytes = total;
 	p = nd->blob;
 	memcpy(p, key, klen);

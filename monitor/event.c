@@ -2,7 +2,7 @@
 /*
  * event.c - event kinds by name and events as JSON.
  *
- * SECURITY: every string field is log-derived and escaped by json_str.
+ * SECURITY: every string field is log-derived and escaped by json_escape_to.
  */
 #include "config.h"
 
@@ -45,85 +45,151 @@ event_kind_parse(const char *name)
 	return -1;
 }
 
-/* field - ,"name":"value" when value is set; name carries its quotes */
-static void
-field(struct buf *b, const char *qname, size_t qlen, struct fm_str s)
+/*
+ * JSON is written straight into the buffer: event_json reserves an upper
+ * bound of the event's size once (fixed text, numbers, and 6 bytes per byte
+ * of string for the worst escape), then appends without further checks.
+ */
+#define FIXED_MAX	1024	/* names, punctuation, numbers, time, ip */
+
+#define PUT(o, lit)	(memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
+
+/* put_u64 - v in decimal at o, two digits a step; returns the end */
+static char *
+put_u64(char *o, uint64_t v)
+{
+	static const char d2[] =
+	    "00010203040506070809101112131415161718192021222324252627282930313233"
+	    "34353637383940414243444546474849505152535455565758596061626364656667"
+	    "6869707172737475767778798081828384858687888990919293949596979899";
+	static const uint64_t p10[] = {
+		10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+		10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+		100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+		100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+		100000000000000000ULL, 1000000000000000000ULL,
+		10000000000000000000ULL,
+	};
+	size_t n = 1;
+	char *p;
+
+	while (n < 20 && v >= p10[n - 1])
+		n++;
+	p = o + n;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, d2 + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(p - 2, d2 + 2 * v, 2);
+	else
+		p[-1] = (char)('0' + v);
+	return o + n;
+}
+
+static char *
+put_i64(char *o, int64_t v)
+{
+	if (v < 0) {
+		*o++ = '-';
+		return put_u64(o, (uint64_t)0 - (uint64_t)v);
+	}
+	return put_u64(o, (uint64_t)v);
+}
+
+/* put_str - ,"name":"value" when value is set; qname carries its quotes */
+static inline char *
+put_str(char *o, const char *qname, size_t qlen, struct fm_str s)
 {
 	if (s.len == 0)
-		return;
-	buf_add(b, qname, qlen);
-	json_str(b, s.p, s.len);
+		return o;
+	memcpy(o, qname, qlen);
+	o += qlen;
+	*o++ = '"';
+	o = json_escape_to(o, s.p, s.len);
+	*o++ = '"';
+	return o;
 }
 
-static void
-num(struct buf *b, const char *qname, size_t qlen, int64_t v)
+#define FIELD(o, name, s)	put_str(o, ",\"" name "\":", sizeof(name) + 3, s)
+#define NUM(o, name, v)		put_i64(PUT(o, ",\"" name "\":"), v)
+
+/* strings_len - total length of ev's strings, for the size bound */
+static size_t
+strings_len(const struct fm_event *ev)
 {
-	buf_add(b, qname, qlen);
-	buf_addi(b, v);
+	return ev->host.len + ev->program.len + ev->service.len +
+	    ev->account.len + ev->client_name.len + ev->mech.len +
+	    ev->queue_id.len + ev->session.len + ev->msgid.len +
+	    ev->sender.len + ev->rcpt.len + ev->relay.len + ev->status.len +
+	    ev->reason.len;
 }
-
-#define FIELD(b, name, s)	field(b, ",\"" name "\":", sizeof(name) + 3, s)
-#define NUM(b, name, v)		num(b, ",\"" name "\":", sizeof(name) + 3, v)
 
 void
 event_json(struct buf *b, const struct fm_event *ev, const char *src)
 {
-	char tbuf[40], ip[64];
+	char tbuf[40];
 	const char *kind = event_kind_name(ev->kind);
+	size_t srclen = src != NULL ? strlen(src) : 0;
+	char *o;
 
-	buf_reserve(b, 512);
-	buf_addc(b, '{');
+	buf_reserve(b, FIXED_MAX + 6 * (strings_len(ev) + srclen));
+	o = b->data + b->len;
+	*o++ = '{';
 	if (ev->time) {
 		time_format(ev->time, tbuf, sizeof(tbuf));
-		buf_add(b, "\"time\":\"", 8);
-		buf_add(b, tbuf, 27);
-		buf_add(b, "\",", 2);
+		o = PUT(o, "\"time\":\"");
+		memcpy(o, tbuf, 27);
+		o = PUT(o + 27, "\",");
 	}
-	buf_add(b, "\"kind\":\"", 8);
-	buf_adds(b, kind);
-	buf_addc(b, '"');
-	FIELD(b, "host", ev->host);
-	FIELD(b, "program", ev->program);
+	o = PUT(o, "\"kind\":\"");
+	o = stpcpy(o, kind);
+	*o++ = '"';
+	o = FIELD(o, "host", ev->host);
+	o = FIELD(o, "program", ev->program);
 	if (ev->pid >= 0)
-		NUM(b, "pid", ev->pid);
-	FIELD(b, "service", ev->service);
-	FIELD(b, "account", ev->account);
+		o = NUM(o, "pid", ev->pid);
+	o = FIELD(o, "service", ev->service);
+	o = FIELD(o, "account", ev->account);
 	if (ev->af) {
-		addr_format(ev->af, ev->addr, ip, sizeof(ip));
-		buf_add(b, ",\"ip\":\"", 7);
-		buf_adds(b, ip);
-		buf_addc(b, '"');
+		o = PUT(o, ",\"ip\":\"");
+		addr_format(ev->af, ev->addr, o, 64);
+		o += strlen(o);
+		*o++ = '"';
 	}
-	FIELD(b, "client_name", ev->client_name);
-	FIELD(b, "mech", ev->mech);
-	FIELD(b, "qid", ev->queue_id);
-	FIELD(b, "session", ev->session);
-	FIELD(b, "msgid", ev->msgid);
-	FIELD(b, "from", ev->sender);
-	FIELD(b, "to", ev->rcpt);
-	FIELD(b, "relay", ev->relay);
-	FIELD(b, "status", ev->status);
-	FIELD(b, "reason", ev->reason);
+	o = FIELD(o, "client_name", ev->client_name);
+	o = FIELD(o, "mech", ev->mech);
+	o = FIELD(o, "qid", ev->queue_id);
+	o = FIELD(o, "session", ev->session);
+	o = FIELD(o, "msgid", ev->msgid);
+	o = FIELD(o, "from", ev->sender);
+	o = FIELD(o, "to", ev->rcpt);
+	o = FIELD(o, "relay", ev->relay);
+	o = FIELD(o, "status", ev->status);
+	o = FIELD(o, "reason", ev->reason);
 	if (ev->size >= 0 && (ev->kind == FM_EV_MSG_QUEUED || ev->size > 0))
-		NUM(b, "size", ev->size);
+		o = NUM(o, "size", ev->size);
 	if (ev->nrcpt)
-		NUM(b, "nrcpt", ev->nrcpt);
+		o = NUM(o, "nrcpt", ev->nrcpt);
 	if (ev->attempts)
-		NUM(b, "attempts", ev->attempts);
+		o = NUM(o, "attempts", ev->attempts);
 	if (ev->kind == FM_EV_DISCONNECT || ev->auth_ok || ev->auth_fail) {
-		NUM(b, "auth_ok", ev->auth_ok);
-		NUM(b, "auth_fail", ev->auth_fail);
+		o = NUM(o, "auth_ok", ev->auth_ok);
+		o = NUM(o, "auth_fail", ev->auth_fail);
 	}
 	if (ev->origin == FM_ORIGIN_AUTHD)
-		buf_adds(b, ",\"origin\":\"authd\"");
+		o = PUT(o, ",\"origin\":\"authd\"");
 	if (ev->flags & FM_F_INFERRED)
-		buf_adds(b, ",\"inferred\":true");
+		o = PUT(o, ",\"inferred\":true");
 	if (src != NULL) {
-		buf_add(b, ",\"src\":\"", 8);
-		json_escape(b, src, strlen(src));
-		buf_addc(b, ':');
-		buf_addu(b, ev->line_no);
-		buf_addc(b, '"');
+		o = PUT(o, ",\"src\":\"");
+		o = json_escape_to(o, src, srclen);
+		*o++ = ':';
+		o = put_u64(o, ev->line_no);
+		*o++ = '"';
 	}
-	buf_addc(b, '}');
+	*o++ = '}';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
 }

@@ -4,7 +4,8 @@
  *
  * Hand-written scanners, no regex and no sscanf: this runs once per line on
  * the hot path.  Local times are converted through a small cache of hour
- * starts, so mktime() runs about once per hour of log.
+ * starts, so mktime() runs about once per hour of log, and a line that
+ * starts with the same "TIME host " as the one before reuses its result.
  *
  * SECURITY: lines are untrusted; every scanner checks the end pointer before
  * each byte it reads and accepts any byte sequence.
@@ -27,6 +28,24 @@ static int64_t days_from_civil(int y, int m, int d);
 
 static int tz_generation = 1;	/* bumped when the zone changes */
 
+/*
+ * The "TIME host " of the last RFC 3164 syslog line.  Consecutive lines
+ * mostly share it, and what logline_parse makes of it depends only on those
+ * bytes (every byte the scanners look at before the tag lies in them, up to
+ * the space that ends the host), the time zone and the context's year
+ * state, which are all checked.  A line that starts with the same bytes
+ * gets the same time and host without being scanned again.
+ */
+static struct {
+	const struct logline_ctx *ctx;
+	int gen;		/* tz_generation */
+	int year, mon;		/* ctx->year / ctx->mon after that line */
+	size_t len;		/* bytes of text; 0: nothing cached */
+	char text[64];
+	int64_t time;
+	size_t hostoff, hostlen;
+} hc;
+
 #define ISDIGIT(c) ((unsigned char)((c) - '0') < 10)
 
 int
@@ -47,6 +66,42 @@ logline_ctx_init(struct logline_ctx *c, int64_t ref_us)
 {
 	memset(c, 0, sizeof(*c));
 	c->ref = ref_us;
+	hc.len = 0;
+}
+
+/* hc_hit - the cached header when [p, end) starts with its bytes */
+static int
+hc_hit(struct logline_ctx *c, const char *p, const char *end,
+    struct fm_line *out)
+{
+	if (hc.len == 0 || hc.ctx != c || hc.gen != tz_generation ||
+	    hc.year != c->year || hc.mon != c->mon ||
+	    (size_t)(end - p) <= hc.len + 1 || memcmp(p, hc.text, hc.len) != 0)
+		return 0;
+	out->time = hc.time;
+	out->host.p = p + hc.hostoff;
+	out->host.len = hc.hostlen;
+	out->hdr = FM_HDR_SYSLOG;
+	return 1;
+}
+
+/* hc_store - remember the header [p, q) of a line just parsed */
+static void
+hc_store(struct logline_ctx *c, const char *p, const char *q,
+    const struct fm_line *out)
+{
+	hc.len = 0;
+	if ((size_t)(q - p) > sizeof(hc.text))
+		return;
+	hc.ctx = c;
+	hc.gen = tz_generation;
+	hc.year = c->year;
+	hc.mon = c->mon;
+	memcpy(hc.text, p, (size_t)(q - p));
+	hc.time = out->time;
+	hc.hostoff = (size_t)(out->host.p - p);
+	hc.hostlen = out->host.len;
+	hc.len = (size_t)(q - p);
 }
 
 /* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date */
@@ -293,6 +348,31 @@ scan_tai64n(const char *p, const char *end, int64_t *t)
 	return p + 25;
 }
 
+/* colon_or_space - the first ':' or ' ' in [p, end), or end; 8 bytes a
+ * step where the byte order lets the lowest flagged byte be the first */
+static const char *
+colon_or_space(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t w, c, s, m;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		c = w ^ (ones * ':');
+		s = w ^ (ones * ' ');
+		/* exact up to the first zero byte, which is all ctz looks at */
+		m = (((c - ones) & ~c) | ((s - ones) & ~s)) & high;
+		if (m != 0)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < end && *p != ':' && *p != ' ')
+		p++;
+	return p;
+}
+
 /* scan_tag - "prog[pid]: " or "prog(pid): " or "prog: " at p */
 static int
 scan_tag(const char *p, const char *end, struct fm_line *out)
@@ -301,13 +381,14 @@ scan_tag(const char *p, const char *end, struct fm_line *out)
 	long pid = -1;
 
 	/* The tag ends at the first ": " (or ':' at the end of the line). */
-	for (colon = s; colon < end; colon++) {
-		if (*colon == ':' && (colon + 1 == end || colon[1] == ' '))
-			break;
-		if (*colon == ' ')
+	for (colon = s; ; colon++) {
+		colon = colon_or_space(colon, end);
+		if (colon >= end || *colon == ' ')
 			return -1;
+		if (colon + 1 == end || colon[1] == ' ')
+			break;
 	}
-	if (colon >= end || colon == s)
+	if (colon == s)
 		return -1;
 	q = colon;
 	if (q - s >= 2 && (q[-1] == ']' || q[-1] == ')')) {
@@ -317,14 +398,15 @@ scan_tag(const char *p, const char *end, struct fm_line *out)
 		while (b > s && *b != open)
 			b--;
 		if (b > s && *b == open) {
+			long v = 0;
+
 			for (d = b + 1; d < q - 1 && ISDIGIT(*d); d++)
-				;
+				if (v < 100000000)
+					v = v * 10 + (*d - '0');
 			/* Only "[digits]" / "(digits)" is a pid; "imap(bob)" and
 			 * "auth(bob,ip,...)" keep what Dovecot put there. */
 			if (d == q - 1 && d > b + 1) {
-				pid = 0;
-				for (d = b + 1; d < q - 1 && pid < 100000000; d++)
-					pid = pid * 10 + (*d - '0');
+				pid = v;
 				q = b;
 			} else if (open == '[')
 				q = b;
@@ -343,7 +425,7 @@ scan_tag(const char *p, const char *end, struct fm_line *out)
 int
 logline_parse(struct logline_ctx *c, const char *p, size_t n, struct fm_line *out)
 {
-	const char *end = p + n, *q, *sp;
+	const char *end = p + n, *q, *sp, *start;
 	int64_t t = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -358,6 +440,9 @@ logline_parse(struct logline_ctx *c, const char *p, size_t n, struct fm_line *ou
 	}
 	if (p >= end)
 		return -1;
+	start = p;
+	if (*start >= 'A' && *start <= 'Z' && hc_hit(c, p, end, out))
+		return scan_tag(p + hc.len, end, out);
 	if (ISDIGIT(*p))
 		q = scan_iso(p, end, &t);
 	else if (*p == '@')
@@ -392,6 +477,10 @@ logline_parse(struct logline_ctx *c, const char *p, size_t n, struct fm_line *ou
 	out->host.len = (size_t)(sp - q);
 	out->hdr = FM_HDR_SYSLOG;
 	q = sp + 1;
+	if (*start >= 'A' && *start <= 'Z')	/* RFC 3164 */
+		hc_store(c, start, q, out);
+	else
+		hc.len = 0;
 	if (scan_tag(q, end, out) == -1)
 		return -1;
 	return 0;

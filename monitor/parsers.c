@@ -108,11 +108,38 @@ parsers_load1(struct parsers *ps, const char *dir, const char *name, char *err,
 	return 0;
 }
 
+/* tag_hash - tags are short and looked up once a line: the first and the
+ * last 8 bytes (overlapping) of a longer one, the bytes of a shorter one */
+static uint64_t
+tag_hash(const char *p, size_t n)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h = n * k, w = 0, w2 = 0;
+	size_t i;
+
+	if (n >= 8) {
+		memcpy(&w, p, 8);
+		memcpy(&w2, p + n - 8, 8);
+		for (i = 8; i + 8 < n; i += 8) {	/* the middle of long ones */
+			uint64_t m;
+
+			memcpy(&m, p + i, 8);
+			h = (h ^ m) * k;
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			w = w << 8 | (unsigned char)p[i];
+	}
+	h = (h ^ w) * k;
+	h = (h ^ w2) * k;
+	return h ^ h >> 32;
+}
+
 /* parsers_which - index of the parser claiming tag, -1 for none */
 static int
 parsers_which(struct parsers *ps, const char *tag, size_t len)
 {
-	uint64_t h = fnv1a64(tag, len, FNV1A64_INIT);
+	uint64_t h = tag_hash(tag, len);
 	size_t i, slot;
 	int which = -1;
 

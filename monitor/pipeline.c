@@ -3,10 +3,11 @@
  * pipeline.c - the per-line path: split, check, header, parser, correlator.
  *
  * This is the hot path.  A chunk is walked with memchr; each line is checked
- * (length, NUL, UTF-8) in one pass, its header parsed once, and handed to the
- * parser that claims its program tag.  Events are filled in place and only
- * copied by whoever keeps them (the batch arena).  Nothing is allocated per
- * line.
+ * (length, NUL, UTF-8: a chunk that is plain ASCII without NUL, as logs
+ * nearly always are, is checked once as a whole), its header parsed once,
+ * and handed to the parser that claims its program tag.  Events are filled
+ * in place and only copied by whoever keeps them (the batch arena).  Nothing
+ * is allocated per line.
  *
  * SECURITY: every line is untrusted.  Bad lines are counted and skipped;
  * the parsers see only lines that are valid UTF-8 without NUL bytes.
@@ -15,6 +16,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "correlate.h"
 #include "logline.h"
@@ -48,7 +52,7 @@ struct pipeline {
 static void on_parsed(void *, const struct fm_event *);
 static void on_correlated(void *, const struct fm_event *);
 static void pipeline_line(struct pipeline *, struct pl_input *, const char *,
-    size_t);
+    size_t, int);
 
 struct pipeline *
 pipeline_new(const struct fumidai *cf, pipeline_event_fn *fn, void *arg,
@@ -116,6 +120,40 @@ text_ok(const char *p, size_t n)
 	return memchr(p, '\0', n) == NULL && utf8_valid(p, n);
 }
 
+/* plain_ascii - whether [p, p + n) is ASCII without NUL: then every line in
+ * it passes text_ok and the per-line check can be skipped */
+static int
+plain_ascii(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t w, acc = 0;
+	size_t i = 0;
+
+#ifdef __SSE2__
+	{
+		const __m128i zero = _mm_setzero_si128();
+		__m128i bad = zero, x;
+
+		/* bytes >= 0x80 set their sign bit; NUL compares equal to 0 */
+		for (; i + 16 <= n; i += 16) {
+			x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			bad = _mm_or_si128(bad, _mm_or_si128(x,
+			    _mm_cmpeq_epi8(x, zero)));
+		}
+		if (_mm_movemask_epi8(bad) != 0)
+			return 0;
+	}
+#endif
+	/* A NUL byte sets its high bit in w - ones; a byte >= 0x80 its own. */
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= (w - ones) | w;
+	}
+	for (; i < n; i++)
+		acc |= (uint64_t)(p[i] == '\0' || (p[i] & 0x80)) << 7;
+	return (acc & high) == 0;
+}
+
 static void
 skipped(struct pipeline *pl, const char *why, const char *p, size_t n)
 {
@@ -124,7 +162,8 @@ skipped(struct pipeline *pl, const char *why, const char *p, size_t n)
 }
 
 static void
-pipeline_line(struct pipeline *pl, struct pl_input *in, const char *p, size_t n)
+pipeline_line(struct pipeline *pl, struct pl_input *in, const char *p, size_t n,
+    int ascii)
 {
 	struct fm_line ln;
 	struct fm_event ev;
@@ -140,7 +179,7 @@ pipeline_line(struct pipeline *pl, struct pl_input *in, const char *p, size_t n)
 		skipped(pl, "too_long", p, 0);
 		return;
 	}
-	if (!text_ok(p, n)) {
+	if (!ascii && !text_ok(p, n)) {
 		in->n.bad_bytes++;
 		skipped(pl, "bad_bytes", p, n);
 		return;
@@ -186,6 +225,7 @@ pipeline_chunk(struct pipeline *pl, uint32_t input, const struct tail_chunk *c)
 {
 	struct pl_input *in = &pl->in[input];
 	const char *p = c->data, *end = c->data + c->len, *nl;
+	int ascii;
 
 	if (input >= pl->nin)
 		return;
@@ -194,10 +234,11 @@ pipeline_chunk(struct pipeline *pl, uint32_t input, const struct tail_chunk *c)
 	in->n.lines += c->skipped_long;
 	pl->cur = input;
 	pl->cur_line = c->start.line_no;
+	ascii = plain_ascii(c->data, c->len);
 	while (p < end) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;	/* a reader's last line without newline */
-		pipeline_line(pl, in, p, (size_t)(nl - p));
+		pipeline_line(pl, in, p, (size_t)(nl - p), ascii);
 		p = nl + 1;
 	}
 }

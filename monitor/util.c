@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "log.h"
 #include "util.h"
@@ -290,33 +293,165 @@ static const unsigned char json_esc[256] = {
 	0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,
 };
 
+/* json_special - nonzero when one of the 8 bytes of w needs an escape:
+ * below 0x20, '"', '\\' or DEL (exact for "any", which is all we ask) */
+static inline uint64_t
+json_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t q = w ^ (ones * '"'), s = w ^ (ones * '\\'), d = w ^ (ones * 0x7f);
+
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	    ((s - ones) & ~s) | ((d - ones) & ~d)) & high;
+}
+
+/* json_escape_slow - escape [p, end) a byte at a time */
+static char *
+json_escape_slow(char *out, const char *p, const char *end)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	while (p < end) {
+		unsigned char c = (unsigned char)*p++;
+
+		if (!json_esc[c]) {
+			*out++ = (char)c;
+			continue;
+		}
+		*out++ = '\\';
+		switch (c) {
+		case '"': *out++ = '"'; break;
+		case '\\': *out++ = '\\'; break;
+		case '\n': *out++ = 'n'; break;
+		case '\r': *out++ = 'r'; break;
+		case '\t': *out++ = 't'; break;
+		default:
+			memcpy(out, "u00", 3);
+			out[3] = hex[c >> 4];
+			out[4] = hex[c & 15];
+			out += 5;
+		}
+	}
+	return out;
+}
+
+#ifdef __SSE2__
+/* json_mask16 - bit i set when byte i of x needs an escape */
+static inline unsigned
+json_mask16(__m128i x)
+{
+	__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+	__m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+	__m128i bs = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+	__m128i del = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(ctl, q),
+	    _mm_or_si128(bs, del)));
+}
+
+static inline unsigned
+json_special16(const char *p)
+{
+	return json_mask16(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+#endif
+
+/* json_long - json_escape_to for n >= 16: a word at a time, the last partial
+ * word checked as the (overlapping) last full one */
+static char *
+json_long(char *out, const char *p, const char *end)
+{
+	size_t n;
+#ifdef __SSE2__
+	for (; end - p >= 16; p += 16, out += 16) {
+		if (json_special16(p) != 0)
+			return json_escape_slow(out, p, end);
+		memcpy(out, p, 16);
+	}
+	if (p == end)
+		return out;
+	if (json_special16(end - 16) != 0)
+		return json_escape_slow(out, p, end);
+	n = (size_t)(end - p);
+	memcpy(out + n - 16, end - 16, 16);
+#else
+	uint64_t w;
+
+	for (; end - p >= 8; p += 8, out += 8) {
+		memcpy(&w, p, 8);
+		if (json_special(w) != 0)
+			return json_escape_slow(out, p, end);
+		memcpy(out, p, 8);
+	}
+	if (p == end)
+		return out;
+	memcpy(&w, end - 8, 8);
+	if (json_special(w) != 0)
+		return json_escape_slow(out, p, end);
+	n = (size_t)(end - p);
+	memcpy(out + n - 8, end - 8, 8);
+#endif
+	return out + n;
+}
+
+/*
+ * json_escape_to - without a loop for the short strings most fields are: 4
+ * to 15 bytes are checked as two overlapping words, copied the same way.
+ * Anything that needs an escape goes a byte at a time.
+ */
+char *
+json_escape_to(char *out, const char *p, size_t n)
+{
+	const char *end = p + n;
+	uint64_t h, t;
+	uint32_t h4, t4;
+
+	if (n >= 16)
+		return json_long(out, p, end);
+	if (n < 4)
+		return json_escape_slow(out, p, end);
+	if (n >= 8) {
+		memcpy(&h, p, 8);
+		memcpy(&t, end - 8, 8);
+#ifdef __SSE2__
+		if (json_mask16(_mm_set_epi64x((long long)t, (long long)h)) != 0)
+#else
+		if (json_special(h) != 0 || json_special(t) != 0)
+#endif
+			return json_escape_slow(out, p, end);
+		memcpy(out, &h, 8);
+		memcpy(out + n - 8, &t, 8);
+		return out + n;
+	}
+	memcpy(&h4, p, 4);
+	memcpy(&t4, end - 4, 4);
+#ifdef __SSE2__
+	if (json_mask16(_mm_set_epi32(0x20202020, 0x20202020, (int)t4,
+	    (int)h4)) != 0)		/* the padding is spaces */
+#else
+	if (json_special((uint64_t)h4 << 32 | t4) != 0)
+#endif
+		return json_escape_slow(out, p, end);
+	memcpy(out, &h4, 4);
+	memcpy(out + n - 4, &t4, 4);
+	return out + n;
+}
+
 void
 json_escape(struct buf *b, const char *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	size_t k;
 
-	buf_reserve(b, n);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (!json_esc[c])
-			continue;
-		buf_add(b, p + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': buf_add(b, "\\\"", 2); break;
-		case '\\': buf_add(b, "\\\\", 2); break;
-		case '\n': buf_add(b, "\\n", 2); break;
-		case '\r': buf_add(b, "\\r", 2); break;
-		case '\t': buf_add(b, "\\t", 2); break;
-		default: {
-			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			buf_add(b, e, 6);
-		}
-		}
+	/* In pieces, so that a long string does not reserve 6 times its size. */
+	while (n > 0) {
+		k = FM_MIN(n, (size_t)4096);
+		buf_reserve(b, 6 * k);
+		b->len = (size_t)(json_escape_to(b->data + b->len, p, k) - b->data);
+		p += k;
+		n -= k;
 	}
-	buf_add(b, p + run, n - run);
+	buf_reserve(b, 0);		/* n == 0 still leaves a string */
+	b->data[b->len] = '\0';
 }
 
 void
@@ -447,6 +582,71 @@ fnv1a64(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
+/* dec3 - "0" to "255", each padded with NULs to 4 bytes */
+static const char dec3[256][4] = {
+#define D1(n)	{ '0' + (n) }
+#define D2(n)	{ '0' + (n) / 10, '0' + (n) % 10 }
+#define D3(n)	{ '0' + (n) / 100, '0' + (n) / 10 % 10, '0' + (n) % 10 }
+#define R10(f, b) f(b), f(b + 1), f(b + 2), f(b + 3), f(b + 4), f(b + 5), \
+	f(b + 6), f(b + 7), f(b + 8), f(b + 9)
+	R10(D1, 0), R10(D2, 10), R10(D2, 20), R10(D2, 30), R10(D2, 40),
+	R10(D2, 50), R10(D2, 60), R10(D2, 70), R10(D2, 80), R10(D2, 90),
+	R10(D3, 100), R10(D3, 110), R10(D3, 120), R10(D3, 130), R10(D3, 140),
+	R10(D3, 150), R10(D3, 160), R10(D3, 170), R10(D3, 180), R10(D3, 190),
+	R10(D3, 200), R10(D3, 210), R10(D3, 220), R10(D3, 230), R10(D3, 240),
+	D3(250), D3(251), D3(252), D3(253), D3(254), D3(255)
+#undef D1
+#undef D2
+#undef D3
+#undef R10
+};
+
+/* addr6_format - IPv6 text exactly as glibc's inet_ntop writes it (longest
+ * run of two or more zero groups, the first on a tie, becomes "::";
+ * ::a.b.c.d and ::ffff:a.b.c.d keep the dotted quad), without its
+ * sprintf per group; out has room for 46 bytes */
+static void
+addr6_format(const uint8_t *a, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int i, base = -1, len = 0, cb = -1, cl = 0, sh;
+
+	for (i = 0; i < 8; i++) {
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i] == 0) {
+			if (cb == -1)
+				cb = i, cl = 0;
+			if (++cl > len)
+				base = cb, len = cl;
+		} else
+			cb = -1;
+	}
+	if (len < 2)
+		base = -1;
+	for (i = 0; i < 8; i++) {
+		if (base != -1 && i >= base && i < base + len) {
+			if (i == base)
+				*out++ = ':';
+			continue;
+		}
+		if (i != 0)
+			*out++ = ':';
+		if (i == 6 && base == 0 && (len == 6 ||
+		    (len == 5 && w[5] == 0xffff))) {
+			addr_format(4, a + 12, out, 16);
+			return;
+		}
+		for (sh = 12; sh > 0 && (w[i] >> sh) == 0; sh -= 4)
+			;
+		for (; sh >= 0; sh -= 4)
+			*out++ = hex[(w[i] >> sh) & 15];
+	}
+	if (base != -1 && base + len == 8)
+		*out++ = ':';
+	*out = '\0';
+}
+
 void
 addr_format(int af, const uint8_t *addr, char *out, size_t outlen)
 {
@@ -457,15 +657,14 @@ addr_format(int af, const uint8_t *addr, char *out, size_t outlen)
 		/* inet_ntop formats IPv4 through sprintf: too slow per event */
 		for (i = 0; i < 4; i++) {
 			v = addr[i];
-			if (v >= 100)
-				*p++ = (char)('0' + v / 100);
-			if (v >= 10)
-				*p++ = (char)('0' + v / 10 % 10);
-			*p++ = (char)('0' + v % 10);
+			memcpy(p, dec3[v], 4);	/* digits, then NULs */
+			p += v >= 100 ? 3 : v >= 10 ? 2 : 1;
 			*p++ = i < 3 ? '.' : '\0';
 		}
 	} else if (af == 4)
 		inet_ntop(AF_INET, addr, out, (socklen_t)outlen);
+	else if (af == 6 && outlen >= 46)
+		addr6_format(addr, out);
 	else if (af == 6)
 		inet_ntop(AF_INET6, addr, out, (socklen_t)outlen);
 	else if (outlen)
@@ -520,13 +719,39 @@ mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* day_head - "YYYY-MM-DDT" of the day starting at t0 into head; 0, or -1 when
+ * that day is not 86400 plain seconds to gmtime (leap-second zones, years
+ * that are not four digits): then each second goes through gmtime */
+static int
+day_head(time_t t0, char *head, size_t len)
+{
+	struct tm tm, tm2;
+	time_t t1 = t0 + 86399;
+
+	gmtime_r(&t0, &tm);
+	gmtime_r(&t1, &tm2);
+	if (tm.tm_hour != 0 || tm.tm_min != 0 || tm.tm_sec != 0 ||
+	    tm2.tm_hour != 23 || tm2.tm_min != 59 || tm2.tm_sec != 59 ||
+	    tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return -1;
+	snprintf(head, len, "%04d-%02d-%02dT", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	return 0;
+}
+
 void
 time_format(int64_t us, char *out, size_t outlen)
 {
-	static time_t cached = -1;
-	static char head[80];		/* "YYYY-MM-DDTHH:MM:SS" */
-	time_t t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-	long frac = (long)(us - (int64_t)t * 1000000);
+	static int64_t cached_day = INT64_MIN;
+	static int day_ok;
+	static long cached_sod;
+	static int64_t last_us;
+	static char last[28];		/* its text, NUL-terminated */
+	static char head[80];		/* "YYYY-MM-DDT" of cached_day, then
+					 * "HH:MM:SS" of cached_sod */
+	time_t t;
+	long frac, sod;
+	int64_t day;
 	struct tm tm;
 	char *p;
 	int i;
@@ -536,22 +761,55 @@ time_format(int64_t us, char *out, size_t outlen)
 			out[0] = '\0';
 		return;
 	}
-	if (t != cached) {
+	if (us == last_us && last[0] != '\0') {	/* events of one line */
+		memcpy(out, last, 28);
+		return;
+	}
+	t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+	frac = (long)(us - (int64_t)t * 1000000);
+	day = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	sod = (long)(t - day * 86400);
+	if (day != cached_day) {
+		day_ok = day_head((time_t)(day * 86400), head, sizeof(head)) == 0;
+		cached_day = day;
+		head[11] = '\0';	/* no second cached */
+	}
+	if (day_ok) {
+		if (head[11] == '\0' || (long)cached_sod != sod) {
+			head[11] = (char)('0' + sod / 36000);
+			head[12] = (char)('0' + sod / 3600 % 10);
+			head[13] = ':';
+			head[14] = (char)('0' + sod / 600 % 6);
+			head[15] = (char)('0' + sod / 60 % 10);
+			head[16] = ':';
+			head[17] = (char)('0' + sod % 60 / 10);
+			head[18] = (char)('0' + sod % 10);
+			cached_sod = sod;
+		}
+		memcpy(out, head, 19);
+	} else {
+		char slow[80];
+
 		gmtime_r(&t, &tm);
-		snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d",
+		snprintf(slow, sizeof(slow), "%04d-%02d-%02dT%02d:%02d:%02d",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec);
-		cached = t;
+		memcpy(out, slow, 19);
 	}
-	memcpy(out, head, 19);
 	p = out + 19;
 	*p++ = '.';
-	for (i = 5; i >= 0; i--) {
-		p[i] = (char)('0' + frac % 10);
-		frac /= 10;
+	if (frac == 0)			/* RFC 3164 times have no fraction */
+		memcpy(p, "000000", 6);
+	else {
+		for (i = 5; i >= 0; i--) {
+			p[i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
 	}
 	p[6] = 'Z';
 	p[7] = '\0';
+	memcpy(last, out, 28);
+	last_us = us;
 }
 
 int

@@ -55,6 +55,9 @@ void arena_free(struct arena *a);
 /* Escaping of untrusted bytes. */
 void json_escape(struct buf *b, const char *p, size_t n);	/* no quotes */
 void json_str(struct buf *b, const char *p, size_t n);		/* "..." */
+/* json_escape_to - json_escape into out, which has room for 6 * n bytes;
+ * returns the end (nothing is NUL-terminated) */
+char *json_escape_to(char *out, const char *p, size_t n);
 /* log_escape - printable ASCII and space kept; backslash, quote, '=' and
  * everything else become \xNN */
 void log_escape(struct buf *b, const char *p, size_t n);
