@@ -16,6 +16,7 @@ int cmd_parse(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_audit(int argc, char **argv);		/* cmd_audit.c */
 
 /* cmd_load_config - -c path (NULL: default); prints the error and returns
  * NULL on failure (callers exit 2). */

@@ -26,6 +26,7 @@ static const struct {
 	{ "account", cmd_account, "show an account's recent history and counters" },
 	{ "stats", cmd_stats, "show global counters and input positions" },
 	{ "check-config", cmd_check_config, "validate the configuration and print it" },
+	{ "audit", cmd_audit, "audit SMTP posture: relay, smtp, op25b (no config needed)" },
 };
 
 static void

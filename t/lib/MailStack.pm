@@ -1016,4 +1016,61 @@ sub wait_queue_empty {
 	return $self->_wait(sub { $self->queue_files == 0 }, $timeout // 30);
 }
 
+# ---- posture audits (t/audit-*.t) -----------------------------------------
+
+# postfix_tweak - before start(): change this instance's Postfix, e.g. into
+# an open relay.  main => {param => value} replaces (or adds) main.cf
+# settings; smtp => {param => value} and submission => {...} set
+# "-o param=value" on that service in master.cf.  Settings are replaced in
+# place: a duplicate makes every Postfix process warn, and postlogd
+# deadlocks logging its own warnings.
+sub postfix_tweak {
+	my ($self, %o) = @_;
+	die "MailStack: postfix_tweak after start\n" if $self->{started};
+	my $etc = $self->postfix_config_dir;
+	my $slurp = sub {
+		open my $in, '<', $_[0] or die "$_[0]: $!";
+		local $/;
+		my $t = <$in>;
+		close $in;
+		return $t;
+	};
+	my $main = $slurp->("$etc/main.cf");
+	for my $k (sort keys %{$o{main} // {}}) {
+		my $line = "$k = $o{main}{$k}";
+		$main =~ s/^\Q$k\E[ \t]*=[^\n]*$/$line/m or $main .= "$line\n";
+	}
+	_write("$etc/main.cf", $main);
+	my $master = $slurp->("$etc/master.cf");
+	for my $svc (qw(smtp submission)) {
+		my $set = $o{$svc} or next;
+		my $port = $self->{port}{$svc};
+		$master =~ s{^(127\.0\.0\.1:$port inet [^\n]*\n(?:[ \t][^\n]*\n)*)}{
+			my $blk = $1;
+			$blk =~ s/^[ \t]+-o \Q$_\E=[^\n]*\n//mg for keys %$set;
+			$blk . join '', map { "  -o $_=$set->{$_}\n" }
+			    sort keys %$set;
+		}me or die "MailStack: no $svc service in master.cf\n";
+	}
+	_write("$etc/master.cf", $master);
+	return $self;
+}
+
+# self_signed - make a throw-away key and certificate for $cn in the
+# instance's directory (openssl(1)); returns (key path, cert path)
+sub self_signed {
+	my ($self, $cn) = @_;
+	my $etc = $self->postfix_config_dir;
+	my ($rc, $out) = $self->_run('/usr/bin/openssl', 'req', '-x509',
+	    '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', "/CN=$cn",
+	    '-keyout', "$etc/tls.key", '-out', "$etc/tls.crt");
+	die "MailStack: openssl req failed: $out\n" if $rc;
+	chmod 0644, "$etc/tls.key";	# smtpd reads it after dropping root
+	# smtpd wants tlsmgr(8) for its TLS session cache and entropy
+	open my $fh, '>>', "$etc/master.cf" or die "$etc/master.cf: $!";
+	print {$fh} "tlsmgr    unix  -       -       n       1000?   1       tlsmgr\n";
+	close $fh or die "$etc/master.cf: $!";
+	return ("$etc/tls.key", "$etc/tls.crt");
+}
+
 1;
