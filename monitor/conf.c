@@ -141,16 +141,23 @@ conf_finish(struct fumidai *cf)
 	cf->redis.embedded = cf->redis.host == NULL && cf->redis.socket == NULL;
 }
 
+/* conf_default_input - the system's mail log, or the demo log without one */
+static void
+conf_default_input(struct fumidai *cf)
+{
+	if (access("/var/log/mail.log", F_OK) == 0)
+		conf_add_input(cf, "/var/log/mail.log", "auto");
+	else
+		conf_add_input(cf, PKGDATADIR "/demo-mail.log", "auto");
+}
+
 struct fumidai *
 conf_default(void)
 {
 	struct fumidai *cf = xcalloc(1, sizeof(*cf));
 
 	conf_defaults(cf);
-	if (access("/var/log/mail.log", F_OK) == 0)
-		conf_add_input(cf, "/var/log/mail.log", "auto");
-	else
-		conf_add_input(cf, PKGDATADIR "/demo-mail.log", "auto");
+	conf_default_input(cf);
 	conf_finish(cf);
 	return cf;
 }
@@ -352,12 +359,8 @@ conf_load(const char *path, int path_given, char *err, size_t errlen)
 		return NULL;
 	}
 	config_destroy(&c);
-	if (cf->ninputs == 0) {
-		if (access("/var/log/mail.log", F_OK) == 0)
-			conf_add_input(cf, "/var/log/mail.log", "auto");
-		else
-			conf_add_input(cf, PKGDATADIR "/demo-mail.log", "auto");
-	}
+	if (cf->ninputs == 0)
+		conf_default_input(cf);
 	conf_finish(cf);
 	return cf;
 }
