@@ -277,6 +277,7 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	size_t i;
 	char suffix[16];
 	int rc = 0;
+	int got;
 
 	a->ndays = (size_t)(cf->retention_days > 0 ? cf->retention_days : 1);
 	a->days = xcalloc(a->ndays, sizeof(*a->days));
@@ -298,14 +299,10 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	}
 	buf_free(&k);
 	for (i = 0; i < 3 + a->ndays; i++) {
-		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
-			snprintf(err, errlen, "redis: %s", c->errstr);
+		if ((got = store_sync_reply(c, &r, err, errlen)) == -1)
 			return -1;
-		}
-		if (r->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "redis: %.200s", r->str);
+		if (got == 1)
 			rc = -1;
-		}
 		if (i == 0)
 			a->last = r;
 		else if (i == 1)

@@ -66,6 +66,7 @@ fetch(redisContext *c, const struct fumidai *cf, struct stats *st, char *err,
 	size_t i;
 	char suffix[32];
 	int rc = 0;
+	int got;
 
 	scripts_day(now_us(), st->day);
 	buf_init(&k);
@@ -87,14 +88,10 @@ fetch(redisContext *c, const struct fumidai *cf, struct stats *st, char *err,
 	}
 	buf_free(&k);
 	for (i = 0; i < 2 + nitems(distinct_names); i++) {
-		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
-			snprintf(err, errlen, "redis: %s", c->errstr);
+		if ((got = store_sync_reply(c, &r, err, errlen)) == -1)
 			return -1;
-		}
-		if (r->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "redis: %.200s", r->str);
+		if (got == 1)
 			rc = -1;
-		}
 		if (i == 0)
 			st->today = r;
 		else if (i == 1)

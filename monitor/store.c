@@ -873,6 +873,20 @@ sync_cmd(redisContext *c, char *err, size_t errlen, const char *what,
 	return rc;
 }
 
+int
+store_sync_reply(redisContext *c, redisReply **r, char *err, size_t errlen)
+{
+	if (redisGetReply(c, (void **)r) != REDIS_OK) {
+		snprintf(err, errlen, "redis: %s", c->errstr);
+		return -1;
+	}
+	if ((*r)->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "redis: %.200s", (*r)->str);
+		return 1;
+	}
+	return 0;
+}
+
 struct redisContext *
 store_connect_sync(const struct fumidai *cf, char *err, size_t errlen)
 {

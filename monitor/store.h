@@ -60,6 +60,11 @@ struct redisContext;
 /* store_connect_sync - a blocking connection per cf->redis, or NULL + err */
 struct redisContext *store_connect_sync(const struct fumidai *cf, char *err,
     size_t errlen);
+struct redisReply;
+/* store_sync_reply - the next pipelined reply into *r (caller frees it):
+ * 0, 1 for an error reply (err set, *r still to free), -1 link lost */
+int store_sync_reply(struct redisContext *c, struct redisReply **r, char *err,
+    size_t errlen);
 /* store_key_account - "<prefix>{a:<hex(account)>}" + suffix into b */
 void store_key_account(struct buf *b, const struct fumidai *cf,
     const char *acct, size_t len, const char *suffix);
