@@ -263,7 +263,7 @@ tbl_find(struct table *t, uint64_t h, const char *k, size_t klen,
 
 	for (; nd != NULL; nd = nd->hnext)
 		if (nd->hash == h && nd->key.len == klen &&
-		    memcmp(nd->key.p, k, klen) == 0)
+		    mem_eq(nd->key.p, k, klen))
 			return nd;
 	return NULL;
 }
@@ -307,12 +307,13 @@ static struct node *
 node_new(const struct correlate *c, const struct fm_event *ev, const char *key,
     size_t klen)
 {
-	struct fm_event tmp = *ev;
+	struct fm_event tmp;
 	struct fm_str *s[NSTRS] = { EV_STRS(&tmp) };
 	struct node *nd;
 	size_t total = klen, i;
 	char *p;
 
+	struct_copy(&tmp, ev, sizeof(tmp));	/* not = *ev: see util.h */
 	for (i = 0; i < NSTRS; i++)
 		total += s[i]->len;
 	nd = xmalloc(sizeof(*nd) + total + 1);	/* every field is set below */
@@ -335,7 +336,7 @@ node_new(const struct correlate *c, const struct fm_event *ev, const char *key,
 		s[i]->p = p;
 		p += s[i]->len;
 	}
-	nd->ev = tmp;
+	struct_copy(&nd->ev, &tmp, sizeof(tmp));
 	nd->hash = khash(c, key, klen);
 	return nd;
 }
@@ -642,13 +643,14 @@ static void
 front_fail(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
     void *arg)
 {
-	struct fm_event out = *ev;
+	struct fm_event out;
 	struct node *first = NULL;
 	char ik[17];
 	size_t iklen = ipkey(ik, ev);
 	int dsess = ev->session.len > 0 && ev->session.len < KEYMAX &&
 	    !from_postfix(ev);
 
+	struct_copy(&out, ev, sizeof(out));
 	if (dsess)
 		first = oldest(c, T_HELD_S, ev->session.p, ev->session.len, ev, 0);
 	if (first == NULL)
@@ -687,7 +689,7 @@ sess_get(struct correlate *c, const struct fm_event *ev, int create,
 	}
 	if (!create)
 		return NULL;
-	memset(&empty, 0, sizeof(empty));
+	struct_zero(&empty, sizeof(empty));
 	nd = node_new(c, &empty, key, klen);
 	nd->stamp = c->now;
 	tbl_link(&c->t[T_SESS], nd);
@@ -702,7 +704,7 @@ sess_account(struct correlate *c, struct node *nd, struct fm_str account)
 	struct fm_event e;
 	struct node *n2;
 
-	memset(&e, 0, sizeof(e));
+	struct_zero(&e, sizeof(e));
 	e.account = account;
 	n2 = node_new(c, &e, nd->key.p, nd->key.len);
 	n2->stamp = nd->stamp;
@@ -720,7 +722,7 @@ login_ok(const struct fm_event *ev, struct fm_str account, fm_emit_fn *emit,
 {
 	struct fm_event ok;
 
-	memset(&ok, 0, sizeof(ok));
+	struct_zero(&ok, sizeof(ok));
 	ok.kind = FM_EV_LOGIN_OK;
 	ok.time = ev->time;
 	ok.host = ev->host;
@@ -783,7 +785,7 @@ static void
 disconnect(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
     void *arg)
 {
-	struct fm_event out = *ev;
+	struct fm_event out;
 	struct node *nd;
 
 	if (ev->kind == FM_EV_CONNECT) {
@@ -793,6 +795,7 @@ disconnect(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
 		emit(arg, ev);
 		return;
 	}
+	struct_copy(&out, ev, sizeof(out));
 	nd = sess_get(c, ev, 0, emit, arg);
 	if (ev->auth_ok > 0 && (nd == NULL || !nd->seen)) {
 		struct fm_str none = { "", 0 };
@@ -814,12 +817,13 @@ static void
 by_qid(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
     void *arg)
 {
-	struct fm_event out = *ev;
+	struct fm_event out;
 	char key[KEYMAX];
 	size_t klen = mkkey(key, sizeof(key), ev->host, ev->queue_id);
 	struct node *nd = NULL;
 	const struct fm_event *s;
 
+	struct_copy(&out, ev, sizeof(out));
 	if (klen > 0)
 		nd = tbl_find(&c->t[T_QID], khash(c, key, klen),
 		    key, klen, NULL);

@@ -70,11 +70,11 @@ put_u64(char *o, uint64_t v)
 		100000000000000000ULL, 1000000000000000000ULL,
 		10000000000000000000ULL,
 	};
-	size_t n = 1;
+	/* digits: from the bit length (log10 2 ~ 1233/4096), then one compare */
+	size_t t = (size_t)((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
+	size_t n = t + 1 - (t > 0 && v < p10[t - 1]);
 	char *p;
 
-	while (n < 20 && v >= p10[n - 1])
-		n++;
 	p = o + n;
 	while (v >= 100) {
 		p -= 2;
@@ -129,7 +129,6 @@ strings_len(const struct fm_event *ev)
 void
 event_json(struct buf *b, const struct fm_event *ev, const char *src)
 {
-	char tbuf[40];
 	const char *kind = event_kind_name(ev->kind);
 	size_t srclen = src != NULL ? strlen(src) : 0;
 	char *o;
@@ -138,9 +137,10 @@ event_json(struct buf *b, const struct fm_event *ev, const char *src)
 	o = b->data + b->len;
 	*o++ = '{';
 	if (ev->time) {
-		time_format(ev->time, tbuf, sizeof(tbuf));
+		/* straight into the buffer (27 bytes and a NUL, overwritten):
+		 * copying from a stack buffer just written stalls the load */
 		o = PUT(o, "\"time\":\"");
-		memcpy(o, tbuf, 27);
+		time_format(ev->time, o, 28);
 		o = PUT(o + 27, "\",");
 	}
 	o = PUT(o, "\"kind\":\"");

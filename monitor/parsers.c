@@ -150,7 +150,7 @@ parsers_which(struct parsers *ps, const char *tag, size_t len)
 			if (ts->len == 0)
 				break;
 			if (ts->hash == h && ts->len == len &&
-			    memcmp(ts->tag, tag, len) == 0)
+			    mem_eq(ts->tag, tag, len))
 				return ts->which;
 		}
 	}

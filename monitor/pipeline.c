@@ -193,7 +193,7 @@ pipeline_line(struct pipeline *pl, struct pl_input *in, const char *p, size_t n,
 		ln.time = in->last_time;
 	else
 		in->last_time = ln.time;
-	memset(&ev, 0, sizeof(ev));
+	struct_zero(&ev, sizeof(ev));	/* not memset: see util.h */
 	ev.time = ln.time;
 	ev.host = ln.host;
 	ev.program = ln.program;

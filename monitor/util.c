@@ -408,8 +408,19 @@ json_escape_to(char *out, const char *p, size_t n)
 
 	if (n >= 16)
 		return json_long(out, p, end);
-	if (n < 4)
-		return json_escape_slow(out, p, end);
+	if (n == 0)
+		return out;
+	if (n < 4) {			/* "mx1", "25": no loop, no call */
+		unsigned char a = (unsigned char)p[0], b = (unsigned char)p[n >> 1],
+		    c = (unsigned char)end[-1];
+
+		if (json_esc[a] | json_esc[b] | json_esc[c])
+			return json_escape_slow(out, p, end);
+		out[0] = (char)a;
+		out[n >> 1] = (char)b;
+		out[n - 1] = (char)c;
+		return out + n;
+	}
 	if (n >= 8) {
 		memcpy(&h, p, 8);
 		memcpy(&t, end - 8, 8);

@@ -9,8 +9,86 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "fumidai/plugin.h"
+
+/*
+ * struct_zero / struct_copy - memset(p, 0, n) / memcpy(d, s, n) for the
+ * few-hundred-byte structs (struct fm_event) of the per-line path, as 16-byte
+ * stores: there the compiler emits rep stos / rep movs, which take longer to
+ * start than to run.  The empty asm keeps the loop from being turned back
+ * into them.
+ */
+static inline void
+struct_zero(void *p, size_t n)
+{
+#ifdef __SSE2__
+	char *d = p;
+
+	for (; n >= 16; n -= 16, d += 16) {
+		_mm_storeu_si128((__m128i *)(void *)d, _mm_setzero_si128());
+		__asm__("" : "+r"(d));
+	}
+	memset(d, 0, n);
+#else
+	memset(p, 0, n);
+#endif
+}
+
+static inline void
+struct_copy(void *dst, const void *src, size_t n)
+{
+#ifdef __SSE2__
+	char *d = dst;
+	const char *s = src;
+
+	for (; n >= 16; n -= 16, d += 16, s += 16) {
+		_mm_storeu_si128((__m128i *)(void *)d,
+		    _mm_loadu_si128((const __m128i *)(const void *)s));
+		__asm__("" : "+r"(d));
+	}
+	memcpy(d, s, n);
+#else
+	memcpy(dst, src, n);
+#endif
+}
+
+/* mem_eq - memcmp(a, b, n) == 0 without the library call, for the short
+ * keys and tags of the per-line path: a word at a time, the last (partial)
+ * word as the overlapping last full one */
+static inline int
+mem_eq(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	uint64_t u, v, acc = 0;
+	uint32_t s, t;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&u, x + i, 8);
+			memcpy(&v, y + i, 8);
+			acc |= u ^ v;
+		}
+		memcpy(&u, x + n - 8, 8);
+		memcpy(&v, y + n - 8, 8);
+		return (acc | (u ^ v)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&s, x, 4);
+		memcpy(&t, y, 4);
+		acc = s ^ t;
+		memcpy(&s, x + n - 4, 4);
+		memcpy(&t, y + n - 4, 4);
+		return (acc | (s ^ t)) == 0;
+	}
+	return n == 0 || (x[0] == y[0] && x[n >> 1] == y[n >> 1] &&
+	    x[n - 1] == y[n - 1]);
+}
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);

@@ -188,7 +188,9 @@ parse(void *self, const struct fm_line *ln, struct fm_event *ev,
 	size_t i;
 
 	(void)self;
-	memset(&l, 0, sizeof(l));
+	/* No memset of l (rep stos per line): dc_token clears l.tok and
+	 * sc_level sets l.lvl before any handler reads them. */
+	l.lvl = 0;
 	l.ln = ln;
 	l.ev = ev;
 	l.emit = emit;
