@@ -263,7 +263,7 @@ tbl_find(struct table *t, uint64_t h, const char *k, size_t klen,
 
 	for (; nd != NULL; nd = nd->hnext)
 		if (nd->hash == h && nd->key.len == klen &&
-		    mem_eq(nd->key.p, k, klen))
+		    fm_memeq(nd->key.p, k, klen))
 			return nd;
 	return NULL;
 }

@@ -76,7 +76,7 @@ hc_hit(struct logline_ctx *c, const char *p, const char *end,
 {
 	if (hc.len == 0 || hc.ctx != c || hc.gen != tz_generation ||
 	    hc.year != c->year || hc.mon != c->mon ||
-	    (size_t)(end - p) <= hc.len + 1 || !mem_eq(p, hc.text, hc.len))
+	    (size_t)(end - p) <= hc.len + 1 || !fm_memeq(p, hc.text, hc.len))
 		return 0;
 	out->time = hc.time;
 	out->host.p = p + hc.hostoff;

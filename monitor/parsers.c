@@ -150,7 +150,7 @@ parsers_which(struct parsers *ps, const char *tag, size_t len)
 			if (ts->len == 0)
 				break;
 			if (ts->hash == h && ts->len == len &&
-			    mem_eq(ts->tag, tag, len))
+			    fm_memeq(ts->tag, tag, len))
 				return ts->which;
 		}
 	}

@@ -57,38 +57,6 @@ struct_copy(void *dst, const void *src, size_t n)
 #endif
 }
 
-/* mem_eq - memcmp(a, b, n) == 0 without the library call, for the short
- * keys and tags of the per-line path: a word at a time, the last (partial)
- * word as the overlapping last full one */
-static inline int
-mem_eq(const void *a, const void *b, size_t n)
-{
-	const unsigned char *x = a, *y = b;
-	uint64_t u, v, acc = 0;
-	uint32_t s, t;
-	size_t i;
-
-	if (n >= 8) {
-		for (i = 0; i + 8 < n; i += 8) {
-			memcpy(&u, x + i, 8);
-			memcpy(&v, y + i, 8);
-			acc |= u ^ v;
-		}
-		memcpy(&u, x + n - 8, 8);
-		memcpy(&v, y + n - 8, 8);
-		return (acc | (u ^ v)) == 0;
-	}
-	if (n >= 4) {
-		memcpy(&s, x, 4);
-		memcpy(&t, y, 4);
-		acc = s ^ t;
-		memcpy(&s, x + n - 4, 4);
-		memcpy(&t, y + n - 4, 4);
-		return (acc | (s ^ t)) == 0;
-	}
-	return n == 0 || (x[0] == y[0] && x[n >> 1] == y[n >> 1] &&
-	    x[n - 1] == y[n - 1]);
-}
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);

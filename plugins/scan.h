@@ -28,44 +28,12 @@
 #define SC_DIGIT(c)	((unsigned char)((c) - '0') < 10)
 #define SC_ALNUM(c)	(SC_DIGIT(c) || (unsigned char)(((c) | 0x20) - 'a') < 26)
 
-/* sc_memeq - memcmp(a, b, n) == 0 without the library call (fields and
- * literals are short): a word at a time, the last (partial) word as the
- * overlapping last full one */
-static inline int
-sc_memeq(const void *a, const void *b, size_t n)
-{
-	const unsigned char *x = a, *y = b;
-	uint64_t u, v, acc = 0;
-	uint32_t s, t;
-	size_t i;
-
-	if (n >= 8) {
-		for (i = 0; i + 8 < n; i += 8) {
-			memcpy(&u, x + i, 8);
-			memcpy(&v, y + i, 8);
-			acc |= u ^ v;
-		}
-		memcpy(&u, x + n - 8, 8);
-		memcpy(&v, y + n - 8, 8);
-		return (acc | (u ^ v)) == 0;
-	}
-	if (n >= 4) {
-		memcpy(&s, x, 4);
-		memcpy(&t, y, 4);
-		acc = s ^ t;
-		memcpy(&s, x + n - 4, 4);
-		memcpy(&t, y + n - 4, 4);
-		return (acc | (s ^ t)) == 0;
-	}
-	return n == 0 || (x[0] == y[0] && x[n >> 1] == y[n >> 1] &&
-	    x[n - 1] == y[n - 1]);
-}
 
 /* sc_pfx - whether [p, e) starts with the n bytes of lit */
 static inline int
 sc_pfx(const char *p, const char *e, const char *lit, size_t n)
 {
-	return (size_t)(e - p) >= n && sc_memeq(p, lit, n);
+	return (size_t)(e - p) >= n && fm_memeq(p, lit, n);
 }
 #define SC_PFX(p, e, lit)	sc_pfx((p), (e), (lit), sizeof(lit) - 1)
 
@@ -137,7 +105,7 @@ sc_str(const char *p, const char *q)
 static inline int
 sc_eq(struct fm_str s, const char *lit, size_t n)
 {
-	return s.len == n && sc_memeq(s.p, lit, n);
+	return s.len == n && fm_memeq(s.p, lit, n);
 }
 #define SC_EQ(s, lit)	sc_eq((s), (lit), sizeof(lit) - 1)
 
