@@ -32,6 +32,7 @@ struct opt {
 	size_t size;		/* sizeof the field for numbers */
 };
 
+#define DAY	86400LL
 #define F(field) offsetof(struct fumidai, field), sizeof(((struct fumidai *)0)->field)
 
 static const struct opt opts[] = {
@@ -57,10 +58,47 @@ static const struct opt opts[] = {
 	{ "redis.retry_max", OPT_INT, 100, 3600000, NULL, 30000, F(redis.retry_max_ms) },
 	{ "geoip.city", OPT_STR, 0, 0, NULL, 0, F(geoip_city) },
 	{ "geoip.asn", OPT_STR, 0, 0, NULL, 0, F(geoip_asn) },
+	{ "detect.enabled", OPT_INT, 0, 1, NULL, 1, F(detect.enabled) },
+	{ "detect.cooldown", OPT_INT, 1, DAY * 30, NULL, 3600, F(detect.cooldown) },
+	{ "detect.brute_force.window", OPT_INT, 10, DAY * 7, NULL, 600, F(detect.bf_window) },
+	{ "detect.brute_force.threshold", OPT_INT, 1, 1000000, NULL, 10, F(detect.bf_threshold) },
+	{ "detect.brute_force.long_window", OPT_INT, 10, DAY * 30, NULL, DAY, F(detect.bf_long_window) },
+	{ "detect.brute_force.long_threshold", OPT_INT, 1, 1000000, NULL, 50, F(detect.bf_long_threshold) },
+	{ "detect.brute_force.stale_min_interval", OPT_INT, 0, DAY, NULL, 30, F(detect.bf_stale_interval) },
+	{ "detect.distributed.window", OPT_INT, 10, DAY * 7, NULL, 3600, F(detect.di_window) },
+	{ "detect.distributed.ips", OPT_INT, 2, 1000, NULL, 10, F(detect.di_ips) },
+	{ "detect.distributed.long_window", OPT_INT, 10, DAY * 30, NULL, DAY * 7, F(detect.di_long_window) },
+	{ "detect.distributed.long_ips", OPT_INT, 2, 1000, NULL, 50, F(detect.di_long_ips) },
+	{ "detect.success.window", OPT_INT, 10, DAY * 7, NULL, 3600, F(detect.su_window) },
+	{ "detect.success.failures", OPT_INT, 1, 1000000, NULL, 10, F(detect.su_failures) },
+	{ "detect.spray.window", OPT_INT, 10, DAY * 7, NULL, 600, F(detect.sp_window) },
+	{ "detect.spray.accounts", OPT_INT, 2, 1000, NULL, 10, F(detect.sp_accounts) },
+	{ "detect.spray.long_window", OPT_INT, 10, DAY * 30, NULL, DAY, F(detect.sp_long_window) },
+	{ "detect.spray.long_accounts", OPT_INT, 2, 1000, NULL, 30, F(detect.sp_long_accounts) },
+	{ "detect.spray.prefix4", OPT_INT, 0, 31, NULL, 24, F(detect.sp_prefix4) },
+	{ "detect.spray.prefix6", OPT_INT, 0, 127, NULL, 64, F(detect.sp_prefix6) },
+	{ "detect.spray.net_accounts", OPT_INT, 2, 1000, NULL, 20, F(detect.sp_net_accounts) },
+	{ "detect.unknown_users.window", OPT_INT, 10, DAY * 7, NULL, 3600, F(detect.uu_window) },
+	{ "detect.unknown_users.users", OPT_INT, 2, 1000, NULL, 10, F(detect.uu_users) },
+	{ "detect.surge.window", OPT_INT, 60, DAY, NULL, 600, F(detect.sg_window) },
+	{ "detect.surge.factor", OPT_INT, 1, 1000, NULL, 5, F(detect.sg_factor) },
+	{ "detect.surge.min_failures", OPT_INT, 1, 100000000, NULL, 200, F(detect.sg_min) },
+	{ "detect.geo.learn_days", OPT_INT, 0, 3650, NULL, 14, F(detect.learn_days) },
+	{ "detect.geo.learn_logins", OPT_INT, 0, 1000000, NULL, 20, F(detect.learn_logins) },
+	{ "detect.geo.travel_speed", OPT_INT, 10, 100000, NULL, 900, F(detect.travel_speed) },
+	{ "detect.geo.travel_min_km", OPT_INT, 0, 20000, NULL, 200, F(detect.travel_min_km) },
+	{ "detect.geo.countries", OPT_INT, 2, 250, NULL, 3, F(detect.countries) },
+	{ "detect.geo.countries_window", OPT_INT, 60, DAY * 30, NULL, DAY, F(detect.countries_window) },
+	{ "detect.send.window", OPT_INT, 60, DAY * 7, NULL, 3600, F(detect.send_window) },
+	{ "detect.send.messages", OPT_INT, 1, 100000000, NULL, 500, F(detect.send_messages) },
+	{ "detect.send.recipients", OPT_INT, 1, 100000000, NULL, 1000, F(detect.send_recipients) },
+	{ "detect.send.min_messages", OPT_INT, 1, 100000000, NULL, 50, F(detect.send_min) },
+	{ "detect.send.factor", OPT_INT, 1, 10000, NULL, 10, F(detect.send_factor) },
+	{ "detect.send.baseline_days", OPT_INT, 1, 365, NULL, 14, F(detect.send_days) },
+	{ "detect.send.after_login", OPT_INT, 0, DAY * 30, NULL, DAY, F(detect.send_after_login) },
 };
 
 /* Settings with structure, checked by hand. */
-static const char *const groups[] = { "redis", "geoip", "inputs" };
 static const char *const input_keys[] = { "path", "format", "parsers" };
 static const char *const formats[] = { "auto", "syslog", "dovecot" };
 static const char *const default_parsers[] = { "postfix", "dovecot" };
@@ -68,7 +106,8 @@ static const char *const default_parsers[] = { "postfix", "dovecot" };
 static void conf_defaults(struct fumidai *);
 static int conf_opts(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_inputs(struct fumidai *, config_t *, const char *, char *, size_t);
-static int conf_unknown(config_t *, const char *, char *, size_t);
+static int conf_unknown(config_setting_t *, const char *, const char *,
+    char *, size_t);
 
 static void
 setnum(struct fumidai *cf, const struct opt *o, long long v)
@@ -290,39 +329,55 @@ conf_inputs(struct fumidai *cf, config_t *c, const char *file, char *err,
 	return 0;
 }
 
-/* conf_unknown - a setting the table does not know is an error */
+/* is_group - some option lives under "path." */
 static int
-conf_unknown(config_t *c, const char *file, char *err, size_t errlen)
+is_group(const char *path)
 {
-	config_setting_t *root = config_root_setting(c), *s, *m;
 	const struct opt *o;
+	size_t n = strlen(path);
+
+	for (o = opts; o < opts + nitems(opts); o++)
+		if (strncmp(o->path, path, n) == 0 && o->path[n] == '.')
+			return 1;
+	return 0;
+}
+
+static int
+is_opt(const char *path)
+{
+	const struct opt *o;
+
+	for (o = opts; o < opts + nitems(opts); o++)
+		if (strcmp(o->path, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* conf_unknown - a setting the table does not know is an error (groups
+ * are walked down to their settings; "inputs" is checked by hand) */
+static int
+conf_unknown(config_setting_t *grp, const char *parent, const char *file,
+    char *err, size_t errlen)
+{
+	config_setting_t *s;
 	char path[256];
-	int i, j, found;
+	int i;
 
-	for (i = 0; (s = config_setting_get_elem(root, (unsigned)i)) != NULL; i++) {
-		const char *name = config_setting_name(s);
-
-		if (known(name, groups, nitems(groups))) {
-			if (strcmp(name, "inputs") == 0)
-				continue;
+	for (i = 0; (s = config_setting_get_elem(grp, (unsigned)i)) != NULL; i++) {
+		snprintf(path, sizeof(path), "%s%s%s", parent, *parent ? "." : "",
+		    config_setting_name(s));
+		if (strcmp(path, "inputs") == 0)
+			continue;
+		if (is_group(path)) {
 			if (!config_setting_is_group(s))
-				return bad(err, errlen, file, s, name,
+				return bad(err, errlen, file, s, path,
 				    "expected a group: name = { ... };");
-			for (j = 0; (m = config_setting_get_elem(s, (unsigned)j)) != NULL; j++) {
-				snprintf(path, sizeof(path), "%s.%s", name,
-				    config_setting_name(m));
-				for (found = 0, o = opts; o < opts + nitems(opts); o++)
-					found |= strcmp(o->path, path) == 0;
-				if (!found)
-					return bad(err, errlen, file, m, path,
-					    "unknown setting");
-			}
+			if (conf_unknown(s, path, file, err, errlen) == -1)
+				return -1;
 			continue;
 		}
-		for (found = 0, o = opts; o < opts + nitems(opts); o++)
-			found |= strcmp(o->path, name) == 0;
-		if (!found)
-			return bad(err, errlen, file, s, name, "unknown setting");
+		if (!is_opt(path))
+			return bad(err, errlen, file, s, path, "unknown setting");
 	}
 	return 0;
 }
@@ -351,7 +406,8 @@ conf_load(const char *path, int path_given, char *err, size_t errlen)
 	cf = xcalloc(1, sizeof(*cf));
 	conf_defaults(cf);
 	cf->config_file = xstrdup(path);
-	if (conf_unknown(&c, path, err, errlen) == -1 ||
+	if (conf_unknown(config_root_setting(&c), "", path, err,
+	    errlen) == -1 ||
 	    conf_opts(cf, &c, path, err, errlen) == -1 ||
 	    conf_inputs(cf, &c, path, err, errlen) == -1) {
 		config_destroy(&c);

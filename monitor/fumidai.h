@@ -34,6 +34,24 @@ struct fm_redis {
 	int retry_max_ms;	/* reconnect backoff ceiling */
 };
 
+/* Detector settings (doc/detection.md); times in seconds. */
+struct fm_detect {
+	int enabled;
+	int cooldown;
+	int bf_window, bf_threshold, bf_long_window, bf_long_threshold;
+	int bf_stale_interval;
+	int di_window, di_ips, di_long_window, di_long_ips;
+	int su_window, su_failures;
+	int sp_window, sp_accounts, sp_long_window, sp_long_accounts;
+	int sp_prefix4, sp_prefix6, sp_net_accounts;
+	int uu_window, uu_users;
+	int sg_window, sg_factor, sg_min;
+	int learn_days, learn_logins, travel_speed, travel_min_km;
+	int countries, countries_window;
+	int send_window, send_messages, send_recipients, send_min;
+	int send_factor, send_days, send_after_login;
+};
+
 struct fumidai {
 	char *config_file;	/* file this was loaded from */
 	char *instance;		/* name of this fumidai in a shared Redis (hostname) */
@@ -53,6 +71,7 @@ struct fumidai {
 	int history_max;	/* login / message records kept per account list */
 	size_t queue_max_bytes;	/* Redis backlog kept in memory before spooling */
 	size_t spool_max_bytes;	/* spool file ceiling; past it fumidai stops reading */
+	struct fm_detect detect;
 };
 
 #endif
