@@ -15,6 +15,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);		/* cmd_alerts.c */
 int cmd_check_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);		/* cmd_audit.c */
 

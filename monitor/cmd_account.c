@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_account.c - `fumidai account NAME [--json] [--hex] [-n N] [-c FILE]`:
- * what Redis holds about one account: last login and failure, counters for
- * today, the last 7 days and the whole retention, logins by address, the
- * recent login history and the messages it sent.  Exit 0 when something is
- * recorded, 1 when nothing is, 2 on a usage, configuration or Redis error.
+ * what Redis holds about one account: last login and failure, its alerts
+ * (alerts_open: the latest record of each kind), counters for today, the
+ * last 7 days and the whole retention, logins by address, the countries,
+ * networks and cities it logged in from (:geo), the recent login history
+ * and the messages it sent.  Exit 0 when something is recorded, 1 when
+ * nothing is, 2 on a usage, configuration or Redis error.
  *
  * SECURITY: everything printed came from logs.  Human output escapes
  * control characters, backslashes and invalid UTF-8 as \xNN; --json output
@@ -23,11 +25,13 @@
 #include "redisd.h"
 #include "conf.h"
 #include "scripts.h"
+#include "show.h"
 #include "store.h"
 #include "util.h"
 
 #define SHOW_DEFAULT	20	/* history entries shown without -n */
 #define ROLLUP_DAYS	7
+#define FIXED		5	/* replies before the day hashes in fetch() */
 
 /* The per-day counters shown, in order (doc/redis.md). */
 static const char *const counter_names[] = {
@@ -46,6 +50,17 @@ struct day {
 	int present;
 };
 
+/* One place of the login geography ({a:<hex>}:geo, doc/detection.md). */
+enum place_type { PLACE_COUNTRY, PLACE_ASN, PLACE_CITY };
+
+struct place {
+	enum place_type type;
+	struct buf key;		/* "JP", "2516", "JP:Tokyo" (field minus prefix) */
+	long long count;
+	struct buf first, last;	/* ISO 8601 */
+	struct buf name;	/* country name or AS organisation, decoded */
+};
+
 /* One roll-up entry: result|ip|service and its count over ROLLUP_DAYS. */
 struct rollup {
 	struct buf key;
@@ -61,6 +76,11 @@ struct account {
 	struct rollup *roll;
 	size_t nroll;
 	redisReply *logins, *msgs;
+	struct place *geo;	/* sorted: type, then most logins first */
+	size_t ngeo;
+	redisReply *open;	/* HGETALL alerts_open */
+	const redisReply **alerts;	/* its records, newest first */
+	size_t nalerts;
 };
 
 static void
@@ -68,142 +88,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: fumidai account [-c FILE] [--json] [--hex] "
 	    "[-n N] NAME\n");
-}
-
-/* term_escape - printable text for a terminal: valid UTF-8 kept, control
- * characters, backslash and invalid bytes as \xNN */
-static void
-term_escape(struct buf *b, const char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0, k;
-
-	while (i < n) {
-		k = s[i] < 0x80 ? 1 : s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
-		if (k > 1 && i + k <= n && utf8_valid(p + i, k) &&
-		    !(s[i] == 0xc2 && s[i + 1] < 0xa0)) {	/* C1 controls */
-			buf_add(b, p + i, k);
-			i += k;
-			continue;
-		}
-		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
-			buf_addc(b, (char)s[i]);
-		else {
-			char e[4] = { '\\', 'x', hex[s[i] >> 4], hex[s[i] & 15] };
-
-			buf_add(b, e, 4);
-		}
-		i++;
-	}
-}
-
-static void
-put_term(const char *p, size_t n)
-{
-	struct buf b;
-
-	buf_init(&b);
-	term_escape(&b, p, n);
-	if (b.len)
-		fwrite(b.data, 1, b.len, stdout);
-	buf_free(&b);
-}
-
-/* ---- our flat JSON records (history entries) ---- */
-
-/* jstring - decode the JSON string at *pp (after its quote) into out;
- * \u00XX is the byte XX (that is how invalid UTF-8 was stored) */
-static int
-jstring(const char **pp, const char *end, struct buf *out)
-{
-	const char *p = *pp;
-	unsigned v;
-	int i, d;
-
-	while (p < end && *p != '"') {
-		if (*p != '\\') {
-			buf_addc(out, *p++);
-			continue;
-		}
-		if (++p >= end)
-			return -1;
-		switch (*p) {
-		case 'n': buf_addc(out, '\n'); break;
-		case 'r': buf_addc(out, '\r'); break;
-		case 't': buf_addc(out, '\t'); break;
-		case 'b': buf_addc(out, '\b'); break;
-		case 'f': buf_addc(out, '\f'); break;
-		case 'u':
-			if (end - p < 5)
-				return -1;
-			for (v = 0, i = 1; i <= 4; i++) {
-				if ((d = hex_digit(p[i])) < 0)
-					return -1;
-				v = v << 4 | (unsigned)d;
-			}
-			p += 4;
-			if (v < 0x100)
-				buf_addc(out, (char)v);
-			else if (v < 0x800) {
-				buf_addc(out, (char)(0xc0 | v >> 6));
-				buf_addc(out, (char)(0x80 | (v & 0x3f)));
-			} else {
-				buf_addc(out, (char)(0xe0 | v >> 12));
-				buf_addc(out, (char)(0x80 | ((v >> 6) & 0x3f)));
-				buf_addc(out, (char)(0x80 | (v & 0x3f)));
-			}
-			break;
-		default: buf_addc(out, *p); break;
-		}
-		p++;
-	}
-	if (p >= end)
-		return -1;
-	*pp = p + 1;
-	return 0;
-}
-
-/* rec_get - field name of a flat JSON object, decoded into out; 0 / -1 */
-static int
-rec_get(const char *p, size_t n, const char *name, struct buf *out)
-{
-	const char *end = p + n, *v;
-	struct buf key;
-	int found = -1;
-
-	buf_init(&key);
-	buf_reset(out);
-	if (n == 0 || *p++ != '{')
-		goto done;
-	while (p < end && *p == '"') {
-		p++;
-		buf_reset(&key);
-		if (jstring(&p, end, &key) == -1 || p >= end || *p++ != ':')
-			break;
-		if (p < end && *p == '"') {
-			p++;
-			buf_reset(out);
-			if (jstring(&p, end, out) == -1)
-				break;
-		} else {
-			for (v = p; p < end && *p != ',' && *p != '}'; p++)
-				;
-			buf_reset(out);
-			buf_add(out, v, (size_t)(p - v));
-		}
-		if (key.data && strcmp(key.data, name) == 0) {
-			found = 0;
-			break;
-		}
-		if (p >= end || *p++ != ',')
-			break;
-	}
-done:
-	if (found == -1)
-		buf_reset(out);
-	buf_free(&key);
-	return found;
 }
 
 /* ---- reading ---- */
@@ -266,6 +150,131 @@ cmp_rollup(const void *x, const void *y)
 	return (a->n < b->n) - (a->n > b->n);
 }
 
+/* read_place - a :geo field and its value "<count>|<first>|<last>|<name>" */
+static int
+read_place(struct place *pl, const redisReply *f, const redisReply *v)
+{
+	static const char *const pfx[] = { "cc:", "asn:", "city:" };
+	const char *p = v->str, *end = v->str + v->len, *bar[3];
+	size_t i, n;
+	char *e;
+
+	for (i = 0; i < nitems(pfx); i++) {
+		n = strlen(pfx[i]);
+		if (f->len > n && memcmp(f->str, pfx[i], n) == 0)
+			break;
+	}
+	if (i == nitems(pfx))
+		return -1;
+	for (n = 0; n < 3; n++) {
+		if ((bar[n] = memchr(p, '|', (size_t)(end - p))) == NULL)
+			return -1;
+		p = bar[n] + 1;
+	}
+	if (i == PLACE_ASN && (f->len - 4 > 10 ||
+	    strspn(f->str + 4, "0123456789") != f->len - 4))
+		return -1;	/* not a number: nothing fumidai writes */
+	pl->type = (enum place_type)i;
+	pl->count = strtoll(v->str, &e, 10);
+	if (e != bar[0] || pl->count < 0)
+		return -1;
+	buf_init(&pl->key);
+	buf_init(&pl->first);
+	buf_init(&pl->last);
+	buf_init(&pl->name);
+	n = strlen(pfx[i]);
+	buf_add(&pl->key, f->str + n, f->len - n);
+	buf_add(&pl->first, bar[0] + 1, (size_t)(bar[1] - bar[0] - 1));
+	buf_add(&pl->last, bar[1] + 1, (size_t)(bar[2] - bar[1] - 1));
+	/* A bad escape keeps what decoded: the name is only shown. */
+	(void)show_json_unescape(&pl->name, bar[2] + 1,
+	    (size_t)(end - bar[2] - 1));
+	return 0;
+}
+
+static int
+cmp_place(const void *x, const void *y)
+{
+	const struct place *a = x, *b = y;
+	int c;
+
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	if ((c = strcmp(b->last.data ? b->last.data : "",
+	    a->last.data ? a->last.data : "")) != 0)
+		return c;
+	return strcmp(a->key.data ? a->key.data : "",
+	    b->key.data ? b->key.data : "");
+}
+
+/* read_geo - the account's login geography; malformed fields are skipped */
+static void
+read_geo(struct account *a, const redisReply *r)
+{
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
+		return;
+	a->geo = xcalloc(r->elements / 2, sizeof(*a->geo));
+	for (i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    r->element[i + 1]->type == REDIS_REPLY_STRING &&
+		    read_place(&a->geo[a->ngeo], r->element[i],
+		    r->element[i + 1]) == 0)
+			a->ngeo++;
+	if (a->ngeo > 1)
+		qsort(a->geo, a->ngeo, sizeof(*a->geo), cmp_place);
+}
+
+/* alert_last - the "last" of an alert record as us (0 when unreadable) */
+static int64_t
+alert_last(const redisReply *r)
+{
+	struct buf v;
+	int64_t t = 0;
+
+	buf_init(&v);
+	if (show_json_get(r->str, r->len, "last", &v) == 0)
+		(void)show_iso_us(v.data, v.len, &t);
+	buf_free(&v);
+	return t;
+}
+
+/* cmp_alert - newest first, then by record text for a stable order */
+static int
+cmp_alert(const void *x, const void *y)
+{
+	const redisReply *a = *(const redisReply *const *)x;
+	const redisReply *b = *(const redisReply *const *)y;
+	int64_t ta = alert_last(a), tb = alert_last(b);
+	int c;
+
+	if (ta != tb)
+		return ta > tb ? -1 : 1;
+	if ((c = memcmp(a->str, b->str, FM_MIN(a->len, b->len))) != 0)
+		return c;
+	return (a->len > b->len) - (a->len < b->len);
+}
+
+/* read_open - the records of the account's alerts_open hash, sorted */
+static void
+read_open(struct account *a)
+{
+	const redisReply *r = a->open;
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
+		return;
+	a->alerts = xcalloc(r->elements / 2, sizeof(*a->alerts));
+	for (i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i + 1]->type == REDIS_REPLY_STRING)
+			a->alerts[a->nalerts++] = r->element[i + 1];
+	if (a->nalerts > 1)
+		qsort(a->alerts, a->nalerts, sizeof(*a->alerts), cmp_alert);
+}
+
 /* fetch - everything about the account, in one pipelined round */
 static int
 fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
@@ -290,6 +299,12 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	buf_reset(&k);
 	store_key_account(&k, cf, a->name.data, a->name.len, ":msgs");
 	redisAppendCommand(c, "LRANGE %b 0 %d", k.data, k.len, show - 1);
+	buf_reset(&k);
+	store_key_account(&k, cf, a->name.data, a->name.len, ":geo");
+	redisAppendCommand(c, "HGETALL %b", k.data, k.len);
+	buf_reset(&k);
+	store_key_account(&k, cf, a->name.data, a->name.len, ":alerts_open");
+	redisAppendCommand(c, "HGETALL %b", k.data, k.len);
 	for (i = 0; i < a->ndays; i++) {
 		scripts_day(now - (int64_t)i * 86400 * 1000000, a->days[i].name);
 		snprintf(suffix, sizeof(suffix), ":c:%s", a->days[i].name);
@@ -298,7 +313,7 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 		redisAppendCommand(c, "HGETALL %b", k.data, k.len);
 	}
 	buf_free(&k);
-	for (i = 0; i < 3 + a->ndays; i++) {
+	for (i = 0; i < FIXED + a->ndays; i++) {
 		if ((got = store_sync_reply(c, &r, err, errlen)) == -1)
 			return -1;
 		if (got == 1)
@@ -309,13 +324,19 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 			a->logins = r;
 		else if (i == 2)
 			a->msgs = r;
-		else {
-			struct day *d = &a->days[i - 3];
+		else if (i == 3) {
+			read_geo(a, r);
+			freeReplyObject(r);
+		} else if (i == 4) {
+			a->open = r;
+			read_open(a);
+		} else {
+			struct day *d = &a->days[i - FIXED];
 
-			read_day(a, d, r, i - 3 < ROLLUP_DAYS);
-			if (i - 3 == 0)
+			read_day(a, d, r, i - FIXED < ROLLUP_DAYS);
+			if (i - FIXED == 0)
 				add_counters(&a->today, &d->c);
-			if (i - 3 < 7)
+			if (i - FIXED < 7)
 				add_counters(&a->week, &d->c);
 			add_counters(&a->total, &d->c);
 			freeReplyObject(r);
@@ -341,6 +362,16 @@ account_free(struct account *a)
 	for (i = 0; i < a->nroll; i++)
 		buf_free(&a->roll[i].key);
 	free(a->roll);
+	for (i = 0; i < a->ngeo; i++) {
+		buf_free(&a->geo[i].key);
+		buf_free(&a->geo[i].first);
+		buf_free(&a->geo[i].last);
+		buf_free(&a->geo[i].name);
+	}
+	free(a->geo);
+	free(a->alerts);
+	if (a->open)
+		freeReplyObject(a->open);
 	free(a->days);
 }
 
@@ -375,17 +406,17 @@ print_last(const struct account *a, const char *what, const char *pfx)
 	snprintf(field, sizeof(field), "%s_mech", pfx);
 	mech = last_get(a, field);
 	printf("  %-14s ", what);
-	put_term(t->str, t->len);
+	show_put_term(t->str, t->len);
 	if (ip && ip->len) {
 		printf(" from ");
-		put_term(ip->str, ip->len);
+		show_put_term(ip->str, ip->len);
 	}
 	if (svc && svc->len) {
 		printf(" (");
-		put_term(svc->str, svc->len);
+		show_put_term(svc->str, svc->len);
 		if (mech && mech->len) {
 			printf(", ");
-			put_term(mech->str, mech->len);
+			show_put_term(mech->str, mech->len);
 		}
 		printf(")");
 	}
@@ -446,7 +477,7 @@ print_rollups(const struct account *a, int show)
 			continue;
 		printf("    %-5.*s %-39.*s ", (int)(p1 - k->data), k->data,
 		    (int)(p2 - p1 - 1), p1 + 1);
-		put_term(p2 + 1, k->len - (size_t)(p2 + 1 - k->data));
+		show_put_term(p2 + 1, k->len - (size_t)(p2 + 1 - k->data));
 		printf(" %lld\n", a->roll[i].n);
 	}
 }
@@ -466,15 +497,129 @@ print_records(const redisReply *r, const char *title,
 	for (i = 0; i < r->elements; i++) {
 		printf("   ");
 		for (j = 0; fields[j] != NULL; j++) {
-			if (rec_get(r->element[i]->str, r->element[i]->len,
+			if (show_json_get(r->element[i]->str, r->element[i]->len,
 			    fields[j], &v) == -1 || v.len == 0)
 				continue;
 			printf(" %s", labels[j]);
-			put_term(v.data, v.len);
+			show_put_term(v.data, v.len);
 		}
 		printf("\n");
 	}
 	buf_free(&v);
+}
+
+/* newest_event - the account's latest event time known (us, 0: none): its
+ * last login, last failure, last message; what "open" is measured against,
+ * since alerts live on event time */
+static int64_t
+newest_event(const struct account *a)
+{
+	static const char *const f[] = { "login_time", "fail_time" };
+	const redisReply *v;
+	struct buf t;
+	int64_t us, max = 0;
+	size_t i;
+
+	for (i = 0; i < nitems(f); i++)
+		if ((v = last_get(a, f[i])) != NULL &&
+		    show_iso_us(v->str, v->len, &us) == 0 && us > max)
+			max = us;
+	buf_init(&t);
+	if (a->msgs->type == REDIS_REPLY_ARRAY && a->msgs->elements > 0 &&
+	    show_json_get(a->msgs->element[0]->str, a->msgs->element[0]->len,
+	    "time", &t) == 0 && show_iso_us(t.data, t.len, &us) == 0 &&
+	    us > max)
+		max = us;
+	buf_free(&t);
+	return max;
+}
+
+/* print_alert - one record of alerts_open: two lines */
+static void
+print_alert(const redisReply *r, int64_t newest)
+{
+	static const char *const f[] = { "last", "severity", "kind", "count",
+	    "ip", "net", "until", "summary" };
+	struct buf v[nitems(f)];
+	int64_t until = 0;
+	size_t i;
+
+	for (i = 0; i < nitems(f); i++) {
+		buf_init(&v[i]);
+		(void)show_json_get(r->str, r->len, f[i], &v[i]);
+	}
+	printf("    ");
+	for (i = 0; i < 3; i++) {
+		show_put_term(v[i].data ? v[i].data : "", v[i].len);
+		printf(" ");
+	}
+	printf("count=");
+	show_put_term(v[3].data ? v[3].data : "", v[3].len);
+	for (i = 4; i < 6; i++)
+		if (v[i].len) {
+			printf(" %s=", f[i]);
+			show_put_term(v[i].data, v[i].len);
+		}
+	(void)show_iso_us(v[6].data ? v[6].data : "", v[6].len, &until);
+	printf(" %s until ", until > newest ? "open" : "closed");
+	show_put_term(v[6].data ? v[6].data : "", v[6].len);
+	printf("\n      ");
+	show_put_term(v[7].data ? v[7].data : "", v[7].len);
+	printf("\n");
+	for (i = 0; i < nitems(f); i++)
+		buf_free(&v[i]);
+}
+
+static void
+print_alerts(const struct account *a)
+{
+	int64_t newest;
+	size_t i;
+
+	if (a->nalerts == 0)
+		return;
+	newest = newest_event(a);
+	printf("\n  alerts (newest first; open while their cooldown runs, "
+	    "in event time)\n");
+	for (i = 0; i < a->nalerts; i++)
+		print_alert(a->alerts[i], newest);
+}
+
+/* print_geo - countries, ASNs and cities of successful logins */
+static void
+print_geo(const struct account *a)
+{
+	static const char *const title[] = { "countries", "networks (ASN)",
+	    "cities" };
+	const struct place *pl;
+	size_t i, shown = 0;
+	int type = -1;
+
+	for (i = 0; i < a->ngeo; i++) {
+		pl = &a->geo[i];
+		if ((int)pl->type != type) {
+			type = (int)pl->type;
+			shown = 0;
+			printf("\n  login %s (count first last)\n",
+			    title[type]);
+		}
+		if (shown++ >= SHOW_DEFAULT) {
+			if (shown == SHOW_DEFAULT + 1)
+				printf("    ...\n");
+			continue;
+		}
+		printf("    %s", pl->type == PLACE_ASN ? "AS" : "");
+		show_put_term(pl->key.data, pl->key.len);
+		if (pl->name.len) {
+			printf(" ");
+			show_put_term(pl->name.data, pl->name.len);
+		}
+		printf("  %lld ", pl->count);
+		show_put_term(pl->first.data, pl->first.len);
+		printf(" ");
+		show_put_term(pl->last.data, pl->last.len);
+		printf("\n");
+	}
 }
 
 static void
@@ -490,13 +635,15 @@ print_human(const struct account *a)
 	    "ip=", "", "msgid=", NULL };
 
 	printf("account ");
-	put_term(a->name.data, a->name.len);
+	show_put_term(a->name.data, a->name.len);
 	printf("\n");
 	print_last(a, "last login", "login");
 	print_last(a, "last failure", "fail");
+	print_alerts(a);
 	print_counters(a, (int)a->ndays);
 	print_days(a);
 	print_rollups(a, SHOW_DEFAULT);
+	print_geo(a);
 	print_records(a->logins, "recent logins", lf, ll);
 	print_records(a->msgs, "recent messages", mf, ml);
 }
@@ -515,6 +662,20 @@ json_counters(struct buf *b, const char *name, const struct counters *c)
 	buf_addc(b, '}');
 }
 
+/* json_record - a stored record: our own JSON object, copied; anything
+ * else as a JSON string */
+static void
+json_record(struct buf *b, const redisReply *e)
+{
+	if (e->len >= 2 && e->str[0] == '{' && e->str[e->len - 1] == '}')
+		buf_add(b, e->str, e->len);
+	else {
+		buf_addc(b, '"');
+		scripts_json_bin(b, e->str, e->len);
+		buf_addc(b, '"');
+	}
+}
+
 /* json_records - stored records are our own JSON objects: copied */
 static void
 json_records(struct buf *b, const char *name, const redisReply *r)
@@ -523,17 +684,24 @@ json_records(struct buf *b, const char *name, const redisReply *r)
 
 	buf_printf(b, ",\"%s\":[", name);
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *e = r->element[i];
-
 		if (i)
 			buf_addc(b, ',');
-		if (e->len >= 2 && e->str[0] == '{' && e->str[e->len - 1] == '}')
-			buf_add(b, e->str, e->len);
-		else {
-			buf_addc(b, '"');
-			scripts_json_bin(b, e->str, e->len);
-			buf_addc(b, '"');
-		}
+		json_record(b, r->element[i]);
+	}
+	buf_addc(b, ']');
+}
+
+/* json_alerts - the alerts_open records, newest first, as stored */
+static void
+json_alerts(struct buf *b, const struct account *a)
+{
+	size_t i;
+
+	buf_add(b, ",\"alerts\":[", 11);
+	for (i = 0; i < a->nalerts; i++) {
+		if (i)
+			buf_addc(b, ',');
+		json_record(b, a->alerts[i]);
 	}
 	buf_addc(b, ']');
 }
@@ -587,6 +755,58 @@ json_rollups(struct buf *b, const struct account *a)
 	buf_addc(b, ']');
 }
 
+/* json_place - one place of the geography */
+static void
+json_place(struct buf *b, const struct place *pl, size_t *n)
+{
+	const char *colon;
+	size_t i;
+
+	buf_add(b, *n ? ",{" : "{", *n ? 2 : 1);
+	(*n)++;
+	if (pl->type == PLACE_COUNTRY) {
+		buf_add(b, "\"code\":\"", 8);
+		scripts_json_bin(b, pl->key.data, pl->key.len);
+		buf_add(b, "\",\"name\":\"", 10);
+	} else if (pl->type == PLACE_ASN) {
+		buf_printf(b, "\"asn\":%s,\"org\":\"", pl->key.data);
+	} else {
+		colon = memchr(pl->key.data, ':', pl->key.len);
+		i = colon ? (size_t)(colon - pl->key.data) : 0;
+		buf_add(b, "\"country\":\"", 11);
+		scripts_json_bin(b, pl->key.data, i);
+		buf_add(b, "\",\"city\":\"", 10);
+		if (colon)
+			scripts_json_bin(b, colon + 1, pl->key.len - i - 1);
+		else
+			scripts_json_bin(b, pl->key.data, pl->key.len);
+		buf_add(b, "\",\"name\":\"", 10);
+	}
+	scripts_json_bin(b, pl->name.data, pl->name.len);
+	buf_printf(b, "\",\"count\":%lld,\"first\":\"", pl->count);
+	scripts_json_bin(b, pl->first.data, pl->first.len);
+	buf_add(b, "\",\"last\":\"", 10);
+	scripts_json_bin(b, pl->last.data, pl->last.len);
+	buf_add(b, "\"}", 2);
+}
+
+static void
+json_geo(struct buf *b, const struct account *a)
+{
+	static const char *const name[] = { "countries", "asns", "cities" };
+	size_t i, k, n;
+
+	buf_add(b, ",\"geography\":{", 14);
+	for (k = 0; k < nitems(name); k++) {
+		buf_printf(b, "%s\"%s\":[", k ? "," : "", name[k]);
+		for (i = 0, n = 0; i < a->ngeo; i++)
+			if (a->geo[i].type == (enum place_type)k)
+				json_place(b, &a->geo[i], &n);
+		buf_addc(b, ']');
+	}
+	buf_addc(b, '}');
+}
+
 static void
 print_json(const struct account *a, int found)
 {
@@ -616,6 +836,8 @@ print_json(const struct account *a, int found)
 		json_rollups(&b, a);
 		json_records(&b, "logins", a->logins);
 		json_records(&b, "messages", a->msgs);
+		json_geo(&b, a);
+		json_alerts(&b, a);
 	}
 	buf_add(&b, "}\n", 2);
 	fwrite(b.data, 1, b.len, stdout);
@@ -683,7 +905,7 @@ cmd_account(int argc, char **argv)
 		struct buf e;
 
 		buf_init(&e);
-		term_escape(&e, a.name.data, a.name.len);
+		show_term_escape(&e, a.name.data, a.name.len);
 		fprintf(stderr, "fumidai: account %s: nothing recorded\n",
 		    e.data ? e.data : "");
 		buf_free(&e);

@@ -25,6 +25,7 @@ static const struct {
 	{ "parse", cmd_parse, "print the events found in logs as NDJSON" },
 	{ "account", cmd_account, "show an account's recent history and counters" },
 	{ "stats", cmd_stats, "show global counters and input positions" },
+	{ "alerts", cmd_alerts, "list the alerts the detectors raised" },
 	{ "check-config", cmd_check_config, "validate the configuration and print it" },
 	{ "audit", cmd_audit, "audit SMTP posture: relay, smtp, op25b (no config needed)" },
 };
