@@ -23,11 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "geo.h"
+#include "log.h"
 #include "model.h"
 #include "scripts.h"
 
 #define NIL	UINT32_MAX
 #define CHUNK	1000	/* items per operation (Lua unpack has a limit) */
+#define MODEL_GEO_CHECK_US	(60 * 1000000LL)	/* GeoIP file check */
 
 /* A string in the builder's text buffer. */
 struct sref {
@@ -48,15 +51,28 @@ struct group {
 	uint32_t next;		/* next group of the subject */
 };
 
+/* An event for the subject's detectors (the D operation, detect.c). */
+struct det {
+	const struct fm_event *ev;
+	int64_t t;		/* event time, seconds */
+	int64_t n;		/* attempts (failures), recipients (messages) */
+	uint32_t geo;		/* its place in md->geo, NIL: none */
+	uint32_t qn;		/* message: number of its Q operation */
+	uint32_t next;
+	char kind;		/* 'o' login ok, 'f' failure, 'm' message */
+};
+
 struct subj {
 	struct sref tag;	/* "<prefix>{a:...}" */
+	uint32_t dhead, dtail;	/* detector events, NIL: none */
+	uint32_t nq;		/* Q operations so far */
 	uint32_t head, tail;	/* groups in creation order */
 	uint32_t raw;		/* the raw group, NIL until used */
 	uint32_t cday;		/* the ":c:<day>" group of day cday_start */
 	uint32_t totals;	/* the ":totals" group, NIL until used */
 	int64_t cday_start;
 	const struct fm_event *last_ok, *last_fail;
-	char type;		/* 'a' account, 'i' address, 'g' global */
+	char type;		/* 'a' account, 'i' address, 'n' network, 'g' */
 };
 
 /* Open addressing map from composite byte keys to indices. */
@@ -98,8 +114,15 @@ struct model {
 	int64_t day_start;	/* cache of the last bucket's day */
 	char day[9];
 	char ttl[24], hmax[24], qttl[24], cap[24];
+	struct det *det;	/* detector events of the batch */
+	size_t ndet, detcap;
+	struct geo_result *geo;	/* places of its successful logins */
+	size_t ngeo, geocap;
+	struct geo *g;		/* GeoIP databases, NULL: none */
+	int64_t geo_checked;	/* mono time of the last file check */
 };
 
+static void model_geo_open(struct model *md);
 static uint32_t sref_text(struct model *md, const void *p, size_t n);
 static uint32_t *map_get(struct model *md, uint32_t val_if_new,
     int *found);
@@ -176,7 +199,41 @@ model_new(const struct fumidai *cf)
 	snprintf(md->qttl, sizeof(md->qttl), "%lld",
 	    ttl < SCRIPTS_QID_TTL ? ttl : (long long)SCRIPTS_QID_TTL);
 	snprintf(md->cap, sizeof(md->cap), "%d", SCRIPTS_SET_CAP);
+	model_geo_open(md);
 	return md;
+}
+
+/* model_geo_open - the configured GeoIP databases; without them the
+ * geography detectors are off (said once), everything else runs */
+static void
+model_geo_open(struct model *md)
+{
+	const struct fumidai *cf = md->cf;
+	const char *env = getenv("FUMIDAI_GEO_ALLOW_LOOPBACK");
+	char err[512];
+	struct buf b;
+
+	if (!cf->detect.enabled)
+		return;
+	if ((cf->geoip_city == NULL || *cf->geoip_city == '\0') &&
+	    (cf->geoip_asn == NULL || *cf->geoip_asn == '\0')) {
+		log_info("msg=\"no GeoIP database configured: geography "
+		    "detectors are off\"");
+		return;
+	}
+	md->g = geo_open(cf->geoip_city, cf->geoip_asn, NULL, err, sizeof(err));
+	if (md->g == NULL) {
+		log_warnx("msg=\"GeoIP database unusable: geography detectors "
+		    "are off\" error=\"%s\"", err);
+		return;
+	}
+	if (env != NULL && strcmp(env, "1") == 0)
+		geo_set_allow_loopback(md->g, 1);
+	buf_init(&b);
+	geo_describe(md->g, &b);
+	log_info("msg=\"GeoIP databases open\" %s", b.data ? b.data : "");
+	buf_free(&b);
+	md->geo_checked = mono_us();
 }
 
 void
@@ -188,6 +245,9 @@ model_free(struct model *md)
 	buf_free(&md->keys);
 	buf_free(&md->kb);
 	buf_free(&md->scratch);
+	geo_free(md->g);
+	free(md->det);
+	free(md->geo);
 	free(md->slot);
 	free(md->subj);
 	free(md->grp);
@@ -204,6 +264,7 @@ fmt_reset(struct model *md)
 		memset(md->slot, 0, md->nslot * sizeof(*md->slot));
 	md->nused = 0;
 	md->nsubj = md->ngrp = md->nitem = 0;
+	md->ndet = md->ngeo = 0;
 	md->global = NIL;
 	md->evg = NIL;
 	memset(md->evtot, 0xff, sizeof(md->evtot));
@@ -325,6 +386,7 @@ subject(struct model *md, char type, const void *id, size_t n)
 	s = &md->subj[md->nsubj++];
 	memset(s, 0, sizeof(*s));
 	s->head = s->tail = s->raw = s->cday = s->totals = NIL;
+	s->dhead = s->dtail = NIL;
 	s->type = type;
 	buf_reset(&md->scratch);
 	if (type == 'a')
@@ -332,6 +394,9 @@ subject(struct model *md, char type, const void *id, size_t n)
 	else if (type == 'i')
 		scripts_tag_ip(&md->scratch, md->cf, ((const uint8_t *)id)[0],
 		    (const uint8_t *)id + 1);
+	else if (type == 'n')
+		scripts_tag_net(&md->scratch, md->cf, ((const uint8_t *)id)[0],
+		    (const uint8_t *)id + 1, ((const uint8_t *)id)[17]);
 	else
 		scripts_tag_global(&md->scratch, md->cf);
 	s->tag = sref_of(md, md->scratch.data, md->scratch.len);
@@ -665,6 +730,112 @@ keep_last(struct subj *sj, const struct fm_event *ev, int ok)
 		*l = ev;
 }
 
+/* ---- detector events ---- */
+
+/* det_add - queue ev for subject s's detectors, in log order; repeated
+ * failures of one second merge for the global subject (it only counts) */
+static uint32_t
+det_add(struct model *md, uint32_t s, const struct fm_event *ev, char kind,
+    const struct tb *t, int64_t n)
+{
+	struct subj *sj = &md->subj[s];
+	int64_t sec = t->us >= 0 ? t->us / 1000000 : (t->us - 999999) / 1000000;
+	struct det *d;
+	uint32_t idx;
+
+	if (sj->type == 'g' && sj->dtail != NIL && md->det[sj->dtail].t == sec) {
+		md->det[sj->dtail].n += n;
+		return sj->dtail;
+	}
+	if (md->ndet == md->detcap) {
+		md->detcap = md->detcap ? 2 * md->detcap : 256;
+		md->det = xrealloc(md->det, md->detcap * sizeof(*md->det));
+	}
+	idx = (uint32_t)md->ndet++;
+	d = &md->det[idx];
+	d->ev = ev;
+	d->t = sec;
+	d->n = n;
+	d->geo = NIL;
+	d->qn = 0;
+	d->next = NIL;
+	d->kind = kind;
+	if (sj->dtail == NIL)
+		sj->dhead = idx;
+	else
+		md->det[sj->dtail].next = idx;
+	sj->dtail = idx;
+	return idx;
+}
+
+/* det_geo - where a successful login came from, when a database knows */
+static uint32_t
+det_geo(struct model *md, const struct fm_event *ev)
+{
+	struct geo_result *r;
+
+	if (md->g == NULL || ev->af == 0)
+		return NIL;
+	if (md->ngeo == md->geocap) {
+		md->geocap = md->geocap ? 2 * md->geocap : 64;
+		md->geo = xrealloc(md->geo, md->geocap * sizeof(*md->geo));
+	}
+	r = &md->geo[md->ngeo];
+	if (geo_lookup(md->g, ev->af, ev->addr, r) == 0)
+		return NIL;
+	return (uint32_t)md->ngeo++;
+}
+
+/* net_subject - the /prefix4 (/prefix6) network of ev's address, or NIL */
+static uint32_t
+net_subject(struct model *md, const struct fm_event *ev)
+{
+	uint8_t id[18];
+	int plen = ev->af == 4 ? md->cf->detect.sp_prefix4 :
+	    md->cf->detect.sp_prefix6;
+	int i, bits = ev->af == 4 ? 32 : 128;
+
+	if (plen <= 0 || plen >= bits)
+		return NIL;
+	memset(id, 0, sizeof(id));
+	id[0] = ev->af;
+	for (i = 0; i < plen / 8; i++)
+		id[1 + i] = ev->addr[i];
+	if (plen % 8)
+		id[1 + i] = (uint8_t)(ev->addr[i] & (0xff00 >> (plen % 8)));
+	id[17] = (uint8_t)plen;
+	return subject(md, 'n', id, sizeof(id));
+}
+
+static int
+unknown_user(const struct fm_event *ev)
+{
+	return ev->reason.len == 12 && memcmp(ev->reason.p, "unknown user",
+	    12) == 0;
+}
+
+/* login_detect - a login attempt for the detectors of every subject */
+static void
+login_detect(struct model *md, const struct fm_event *ev, struct tb *t,
+    int ok, int64_t n)
+{
+	uint32_t s, d;
+
+	if (!ok)
+		det_add(md, md->global, ev, 'f', t, n);
+	if (ev->account.len == 0)
+		return;
+	d = det_add(md, account(md, ev), ev, ok ? 'o' : 'f', t, n);
+	if (ok)
+		md->det[d].geo = det_geo(md, ev);
+	if (ev->af == 0)
+		return;
+	det_add(md, subject(md, 'i', &ev->af, 1 + sizeof(ev->addr)), ev,
+	    ok ? 'o' : 'f', t, n);
+	if ((s = net_subject(md, ev)) != NIL)
+		det_add(md, s, ev, ok ? 'o' : 'f', t, n);
+}
+
 static void
 login_record(struct buf *b, const struct fm_event *ev, struct tb *t,
     const char *ip, int ok, int64_t n)
@@ -743,6 +914,8 @@ login(struct model *md, const struct fm_event *ev, struct tb *t, int ok)
 	}
 	if (ev->account.len)
 		login_account(md, ev, t, ip, ok, n);
+	if (md->cf->detect.enabled)
+		login_detect(md, ev, t, ok, n);
 }
 
 /* msgid - remember a Message-ID until its message is queued */
@@ -808,6 +981,7 @@ msg_counters(struct model *md, uint32_t s, const char *suffix,
 static uint32_t
 dedup_start(struct model *md, uint32_t s, const struct buf *q)
 {
+	md->subj[s].nq++;
 	raws(md, s, "Q");
 	raw(md, s, q->data, q->len);
 	raws(md, s, md->qttl);
@@ -878,6 +1052,9 @@ message(struct model *md, const struct fm_event *ev, struct tb *t)
 	else
 		raw(md, s, "", 0);
 	dedup_end(md, after);
+	if (md->cf->detect.enabled)
+		md->det[det_add(md, s, ev, 'm', t, ev->nrcpt > 0 ?
+		    ev->nrcpt : 0)].qn = md->subj[s].nq;
 
 	qsuffix(&md->scratch, ev);
 	after = dedup_start(md, md->global, &md->scratch);
@@ -1076,6 +1253,131 @@ emit_last(const struct subj *sj, struct writer *w)
 	}
 }
 
+/* argesc - v JSON-escaped (any bytes in, valid JSON string text out) */
+static void
+argesc(struct writer *w, struct model *md, struct fm_str v)
+{
+	buf_reset(&md->scratch);
+	scripts_json_bin(&md->scratch, v.p, v.len);
+	arg(w, md->scratch.data, md->scratch.len);
+}
+
+static void
+argf(struct writer *w, double v)
+{
+	char d[32];
+	int n = snprintf(d, sizeof(d), "%.4f", v);
+
+	arg(w, d, (size_t)n);
+}
+
+/* det_cfg - the detector settings, in the order detect.c reads them */
+static void
+det_cfg(struct writer *w, const struct fumidai *cf, int geo)
+{
+	const struct fm_detect *d = &cf->detect;
+	const int v[] = {
+		d->cooldown,
+		d->bf_window, d->bf_threshold, d->bf_long_window,
+		d->bf_long_threshold, d->bf_stale_interval,
+		d->di_window, d->di_ips, d->di_long_window, d->di_long_ips,
+		d->su_window, d->su_failures,
+		d->sp_window, d->sp_accounts, d->sp_long_window,
+		d->sp_long_accounts, d->sp_net_accounts,
+		d->uu_window, d->uu_users,
+		d->sg_window, d->sg_factor, d->sg_min,
+		d->learn_days, d->learn_logins, d->travel_speed,
+		d->travel_min_km, d->countries, d->countries_window,
+		d->send_window, d->send_messages, d->send_recipients,
+		d->send_min, d->send_factor, d->send_days,
+		d->send_after_login, geo,
+	};
+	size_t i;
+
+	argn(w, (long long)nitems(v));
+	for (i = 0; i < nitems(v); i++)
+		argn(w, v[i]);
+}
+
+/* det_place - the place fields of an account's event (empty: unknown) */
+static void
+det_place(struct writer *w, struct model *md, const struct det *d)
+{
+	const struct geo_result *r = d->geo != NIL ? &md->geo[d->geo] : NULL;
+	struct fm_str e = { "", 0 };
+	int i;
+
+	if (r == NULL) {
+		for (i = 0; i < 8; i++)
+			arg(w, "", 0);
+		return;
+	}
+	args(w, r->country);
+	argesc(w, md, (struct fm_str){ r->country_name, strlen(r->country_name) });
+	argesc(w, md, (struct fm_str){ r->city, strlen(r->city) });
+	if (r->has_coords) {
+		argf(w, r->latitude);
+		argf(w, r->longitude);
+	} else {
+		argesc(w, md, e);
+		argesc(w, md, e);
+	}
+	argn(w, r->accuracy_km);
+	argn(w, r->asn);
+	argesc(w, md, (struct fm_str){ r->asn_org, strlen(r->asn_org) });
+}
+
+/* emit_det - the D operation: the subject's events for its detectors */
+static void
+emit_det(struct model *md, const struct subj *sj, struct writer *w)
+{
+	const char *tag = md->text.data + sj->tag.off;
+	size_t np = strlen(md->cf->redis.prefix ? md->cf->redis.prefix : "");
+	const struct det *d;
+	const struct fm_event *ev;
+	char ip[64], name[64];
+	uint32_t i, n = 0;
+	size_t off, len;
+
+	for (i = sj->dhead; i != NIL; i = md->det[i].next)
+		n++;
+	args(w, "D");
+	arg(w, &sj->type, 1);
+	arg(w, tag + np + 1, sj->tag.len - np - 2);	/* inside the braces */
+	det_cfg(w, md->cf, md->g != NULL);
+	ev = md->det[sj->dhead].ev;
+	if (sj->type == 'a')
+		argesc(w, md, ev->account);
+	else if (sj->type == 'i' || sj->type == 'n') {
+		off = np + (sj->type == 'i' ? 4 : 3);	/* after "{ip:" "{n:" */
+		len = FM_MIN(sj->tag.len - off - 1, sizeof(name));
+		memcpy(name, tag + off, len);
+		arg(w, name, len);
+	} else
+		arg(w, "", 0);
+	argn(w, n);
+	for (i = sj->dhead; i != NIL; i = d->next) {
+		d = &md->det[i];
+		ev = d->ev;
+		arg(w, &d->kind, 1);
+		argn(w, d->t);
+		if (sj->type == 'g') {
+			argn(w, d->n);
+			continue;
+		}
+		addr_format(ev->af, ev->addr, ip, sizeof(ip));
+		argn(w, d->n);
+		argn(w, d->kind == 'f' && unknown_user(ev));
+		argesc(w, md, ev->service);
+		args(w, ip);
+		if (sj->type == 'a') {
+			argn(w, d->qn);
+			det_place(w, md, d);
+		} else
+			argesc(w, md, ev->account);
+	}
+}
+
 /* emit_ops - the arguments of the subject's EVALSHA (see scripts.c) */
 static void
 emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
@@ -1098,6 +1400,7 @@ emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
 	buf_addu(&md->scratch, b->seq);
 	arg(w, md->scratch.data, md->scratch.len);
 	args(w, md->ttl);
+	args(w, sj->dhead != NIL ? "1" : "0");
 	if (sj->type == 'a') {
 		argn(w, 2);
 		args(w, ":logins");
@@ -1110,6 +1413,8 @@ emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
 	emit_last(sj, w);
 	for (g = sj->head; g != NIL; g = md->grp[g].next)
 		emit_group(md, &md->grp[g], w);
+	if (sj->dhead != NIL)
+		emit_det(md, sj, w);
 }
 
 static void
@@ -1120,7 +1425,8 @@ emit_subject(struct model *md, uint32_t s, const struct batch *b,
 	struct writer w = { NULL, 0 };
 	size_t start = out->data.len;
 
-	if (sj->head == NIL && sj->last_ok == NULL && sj->last_fail == NULL)
+	if (sj->head == NIL && sj->last_ok == NULL && sj->last_fail == NULL &&
+	    sj->dhead == NIL)
 		return;
 	emit_ops(md, sj, b, &w);
 	resp_len(&out->data, '*', w.argc);
@@ -1141,6 +1447,10 @@ model_format(struct model *md, const struct batch *b,
 	size_t i, n0 = out->n;
 
 	fmt_reset(md);
+	if (md->g != NULL && mono_us() - md->geo_checked > MODEL_GEO_CHECK_US) {
+		geo_reopen_if_changed(md->g);
+		md->geo_checked = mono_us();
+	}
 	md->global = subject(md, 'g', "", 0);
 	for (i = 0; i < b->nev; i++)
 		on_event(md, &b->ev[i], fallback);

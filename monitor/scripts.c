@@ -9,7 +9,7 @@
  * (model.c) and the script only has to be correct once:
  *
  *	KEYS[1]  <tag>:applied
- *	ARGV     stream seq ttl
+ *	ARGV     stream seq ttl det
  *	         nlong suffix*nlong		long-lived keys (lists, totals)
  *	         nt (tfield tvalue k (field value)*k)*nt
  *	                 fields of the applied hash set together when tvalue
@@ -30,6 +30,13 @@
  *	R suffix max prefix msgid	LPUSH prefix..',"msgid":"'..msgid..'"}'
  *					(msgid empty: the one Q remembered)
  *	N suffix ttl msgid		SET "M"..msgid NX EX ttl
+ *	D ...				the detectors (detect.lua), last
+ *
+ * det is "1" when a D operation follows: the script then returns the
+ * alerts it raised, {1, (id version kind json opened)*}, and for a batch it had
+ * already applied, the alerts that batch raised then, {0, ...}, so that an
+ * alert lost between the subject's script and the post script (a crash, a
+ * lost link) is posted when fumidai re-sends the batch.
  *
  * Redis calls are what a run costs, so I, K, L and R only gather: every
  * I/K operation on one hash (a day's counters, and each message's) is summed
@@ -62,13 +69,13 @@
 
 #include "scripts.h"
 static const char apply_lua[] =
-"-- fumidai apply v3: one batch's effects on one subject, at most once.\n"
+"-- fumidai apply v4: one batch's effects on one subject, at most once.\n"
 "local A, call = ARGV, redis.call\n"
 "local applied = KEYS[1]\n"
 "local base = string.sub(applied, 1, -9)\n"
-"local stream, seq, ttl = A[1], A[2], A[3]\n"
-"local nlong = tonumber(A[4])\n"
-"local i = 5 + nlong\n"
+"local stream, seq, ttl, hasdet = A[1], A[2], A[3], A[4]\n"
+"local nlong = tonumber(A[5])\n"
+"local i = 6 + nlong\n"
 "local nt = tonumber(A[i])\n"
 "local want, tg = {stream}, {}\n"
 "i = i + 1\n"
@@ -80,6 +87,7 @@ static const char apply_lua[] =
 "local cur = call('HMGET', applied, unpack(want))\n"
 "local last = cur[1]\n"
 "if last and (#last > #seq or (#last == #seq and last >= seq)) then\n"
+"  if hasdet == '1' then return fm_replayed(base, stream, seq) end\n"
 "  return 0\n"
 "end\n"
 "local set = {stream, seq}\n"
@@ -97,6 +105,7 @@ static const char apply_lua[] =
 "-- counters and list pushes are gathered per key, then written once each\n"
 "local hk, hs, lk, ls = {}, {}, {}, {}\n"
 "local mid, fresh, n = '', false, #A\n"
+"local qn, dupq, alerts = 0, {}, nil\n"
 "local function hash(key, op)\n"
 "  local h = hs[key]\n"
 "  if not h then\n"
@@ -155,7 +164,9 @@ static const char apply_lua[] =
 "    i = i + 3 + c\n"
 "  elseif op == 'Q' then\n"
 "    local v = call('GET', key)\n"
+"    qn = qn + 1\n"
 "    if v == 'Q' then\n"
+"      dupq[qn] = true\n"
 "      i = i + 4 + tonumber(A[i + 3])\n"
 "    else\n"
 "      mid = v and string.sub(v, 2) or ''\n"
@@ -171,6 +182,8 @@ static const char apply_lua[] =
 "  elseif op == 'N' then\n"
 "    call('SET', key, 'M' .. A[i + 3], 'NX', 'EX', A[i + 2])\n"
 "    i = i + 4\n"
+"  elseif op == 'D' then\n"
+"    alerts, i = fm_detect(A, i, base, stream, seq, ttl, dupq)\n"
 "  else\n"
 "    return redis.error_reply('fumidai: bad operation')\n"
 "  end\n"
@@ -212,12 +225,52 @@ static const char apply_lua[] =
 "  call('EXPIRE', applied, ttl)\n"
 "end\n"
 "if fresh then\n"
-"  for j = 5, 4 + nlong do\n"
+"  for j = 6, 5 + nlong do\n"
 "    local k = base .. A[j]\n"
 "    if not expd[k] then call('EXPIRE', k, ttl) end\n"
 "  end\n"
 "end\n"
+"if alerts and #alerts > 0 then\n"
+"  table.insert(alerts, 1, 1)\n"
+"  return alerts\n"
+"end\n"
 "return 1\n";
+
+/*
+ * The post script files alerts (detect.lua returns them from each
+ * subject's script) in the global stream: KEYS[1] <prefix>{g}:alerts,
+ * ARGV ttl maxlen (id version kind json opened)*, opened being the record
+ * as the alert was opened, or "" when it was opened by an earlier batch.
+ * An alert is added to the stream (with its opening record) the first time
+ * its id is seen; a higher version (it grows with
+ * every change of the record) replaces its record in <prefix>{g}:alert:<id>, a lower or
+ * equal one changes nothing, so posting twice is harmless.
+ */
+static const char post_lua[] =
+"-- fumidai post v1: alerts into the stream, each once\n"
+"local A, call = ARGV, redis.call\n"
+"local stream = KEYS[1]\n"
+"local base = string.sub(stream, 1, -7)\n"
+"local ttl, maxlen, added = A[1], A[2], 0\n"
+"for i = 3, #A - 4, 5 do\n"
+"  local id, c, kind, j, oj = A[i], A[i + 1], A[i + 2], A[i + 3], A[i + 4]\n"
+"  local k = base .. 'alert:' .. id\n"
+"  local cur = call('HGET', k, 'version')\n"
+"  if not cur then\n"
+"    call('HSET', k, 'version', c, 'json', j)\n"
+"    call('EXPIRE', k, ttl)\n"
+"    if oj == '' then oj = j end\n"
+"    call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'id', id, 'kind', kind,\n"
+"      'json', oj)\n"
+"    added = added + 1\n"
+"  elseif tonumber(cur) < tonumber(c) then\n"
+"    call('HSET', k, 'version', c, 'json', j)\n"
+"  end\n"
+"end\n"
+"if added > 0 then call('EXPIRE', stream, ttl) end\n"
+"return added\n";
+static char post_sha[41];
+static char *apply_text;
 
 static const char *const kind_names[FM_EV__COUNT] = {
 	"none", "login_ok", "login_fail", "connect", "disconnect", "logout",
@@ -294,18 +347,46 @@ scripts_sha1_hex(const void *p, size_t n, char *out)
 	out[40] = '\0';
 }
 
+/* scripts_apply_text - the detectors' functions, then the apply body */
 const char *
 scripts_apply_text(void)
 {
-	return apply_lua;
+	size_t a, b;
+
+	if (apply_text == NULL) {
+		a = strlen(detect_lua);
+		b = sizeof(apply_lua);
+		apply_text = xmalloc(a + b);
+		memcpy(apply_text, detect_lua, a);
+		memcpy(apply_text + a, apply_lua, b);
+	}
+	return apply_text;
 }
 
 const char *
 scripts_apply_sha(void)
 {
-	if (apply_sha[0] == '\0')
-		scripts_sha1_hex(apply_lua, sizeof(apply_lua) - 1, apply_sha);
+	const char *t;
+
+	if (apply_sha[0] == '\0') {
+		t = scripts_apply_text();
+		scripts_sha1_hex(t, strlen(t), apply_sha);
+	}
 	return apply_sha;
+}
+
+const char *
+scripts_post_text(void)
+{
+	return post_lua;
+}
+
+const char *
+scripts_post_sha(void)
+{
+	if (post_sha[0] == '\0')
+		scripts_sha1_hex(post_lua, sizeof(post_lua) - 1, post_sha);
+	return post_sha;
 }
 
 const char *
@@ -343,6 +424,21 @@ scripts_tag_ip(struct buf *b, const struct fumidai *cf, int af,
 	buf_adds(b, prefix(cf));
 	buf_add(b, "{ip:", 4);
 	buf_adds(b, text);
+	buf_addc(b, '}');
+}
+
+void
+scripts_tag_net(struct buf *b, const struct fumidai *cf, int af,
+    const uint8_t *addr, int plen)
+{
+	char text[64];
+
+	addr_format(af, addr, text, sizeof(text));
+	buf_adds(b, prefix(cf));
+	buf_add(b, "{n:", 3);
+	buf_adds(b, text);
+	buf_addc(b, '/');
+	buf_addu(b, (unsigned)plen);
 	buf_addc(b, '}');
 }
 

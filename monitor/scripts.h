@@ -21,15 +21,22 @@
 const char *scripts_apply_text(void);
 /* scripts_apply_sha - its SHA-1 in hex, as SCRIPT LOAD returns it */
 const char *scripts_apply_sha(void);
+/* scripts_post_text / scripts_post_sha - the script that files alerts in
+ * the global stream (detect.c) */
+const char *scripts_post_text(void);
+const char *scripts_post_sha(void);
 /* scripts_sha1_hex - SHA-1 of p in hex into out (>= 41 bytes) */
 void scripts_sha1_hex(const void *p, size_t n, char *out);
 
 /* scripts_tag_* - a subject's hash-tagged key stem appended to b:
- * "<prefix>{a:<hex(acct)>}", "<prefix>{ip:<text>}", "<prefix>{g}" */
+ * "<prefix>{a:<hex(acct)>}", "<prefix>{ip:<text>}",
+ * "<prefix>{n:<text>/<plen>}" (a network), "<prefix>{g}" */
 void scripts_tag_account(struct buf *b, const struct fumidai *cf,
     const char *acct, size_t len);
 void scripts_tag_ip(struct buf *b, const struct fumidai *cf, int af,
     const uint8_t *addr);
+void scripts_tag_net(struct buf *b, const struct fumidai *cf, int af,
+    const uint8_t *addr, int plen);
 void scripts_tag_global(struct buf *b, const struct fumidai *cf);
 
 /* scripts_day - "YYYYMMDD" (UTC) of us into out (>= 9 bytes) */
@@ -44,5 +51,9 @@ const char *scripts_kind_name(int kind);
 
 #define SCRIPTS_SET_CAP		1000	/* members kept per capped set */
 #define SCRIPTS_QID_TTL		(5 * 86400)	/* queue id state, seconds */
+#define SCRIPTS_ALERTS_MAX	100000	/* entries kept in the alert stream */
+
+/* The detectors' Lua (detect.c), appended to the apply script. */
+extern const char detect_lua[];
 
 #endif

@@ -66,6 +66,7 @@ struct rec {
 	uint64_t seq;
 	struct model_cmds cmds;
 	uint32_t replied;	/* replies received on the current link */
+	uint32_t posts;		/* alert posts sent for it, not answered */
 	int spooled;		/* read back from the spool (already acked) */
 	uint64_t spool_off;	/* its offset there */
 	int64_t sent_us;
@@ -90,6 +91,7 @@ struct store {
 	enum link_state state;
 	char *where;		/* "unix:/path" or "host:port", for logs */
 	char *socket;		/* unix socket path, or NULL for TCP */
+	char *alerts_key;	/* "<prefix>{g}:alerts" */
 	struct recq flight, waitq;
 	struct spool_rec sr;	/* spool record being read back */
 	size_t unacked;		/* batches submitted, not yet acked */
@@ -121,12 +123,14 @@ static void connect_cb(const redisAsyncContext *ac, int status);
 static void disconnect_cb(const redisAsyncContext *ac, int status);
 static void hello_cb(redisAsyncContext *ac, void *r, void *privdata);
 static void reply_cb(redisAsyncContext *ac, void *r, void *privdata);
+static void post_cb(redisAsyncContext *ac, void *r, void *privdata);
 static void retry_cb(evutil_socket_t fd, short what, void *arg);
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
 
 static const char HELLO_AUTH[] = "auth";
 static const char HELLO_SELECT[] = "select";
 static const char HELLO_LOAD[] = "load";
+static const char HELLO_LOAD_POST[] = "load post";
 
 /* ---- records and queues ---- */
 
@@ -326,9 +330,10 @@ send_rec(struct store *s, struct rec *r)
 	if (s->flight.head == NULL)
 		s->last_reply = mono_us();
 	r->replied = 0;
+	r->posts = 0;
 	r->sent_us = mono_us();
 	for (i = 0; i < r->cmds.n; i++) {
-		redisAsyncFormattedCommand(s->ac, reply_cb, s, p, r->cmds.len[i]);
+		redisAsyncFormattedCommand(s->ac, reply_cb, r, p, r->cmds.len[i]);
 		p += r->cmds.len[i];
 	}
 	s->st.commands += r->cmds.n;
@@ -393,7 +398,8 @@ flight_advance(struct store *s)
 {
 	struct rec *r;
 
-	while ((r = s->flight.head) != NULL && r->replied >= r->cmds.n) {
+	while ((r = s->flight.head) != NULL && r->replied >= r->cmds.n &&
+	    r->posts == 0) {
 		q_pop(&s->flight);
 		s->st.applied++;
 		s->st.latency_us = mono_us() - r->sent_us;
@@ -485,31 +491,103 @@ error_reply(struct store *s, const struct rec *r, const redisReply *reply)
 	s->errlog_skipped = 0;
 }
 
+/* not_now - an error reply that says "retry": drop the link (1) */
+static int
+not_now(struct store *s, const redisReply *reply)
+{
+	struct buf b;
+
+	if (!retryable(s, reply->str))
+		return 0;
+	buf_init(&b);
+	log_escape(&b, reply->str, reply->len < 200 ? reply->len : 200);
+	link_close(s, b.data);
+	buf_free(&b);
+	return 1;
+}
+
+/* post_alerts - file the alerts a subject's script returned ({applied,
+ * (id version kind json opened)*}) in the global stream; the record is not done
+ * until Redis has them (see scripts.c) */
+static void
+post_alerts(struct store *s, struct rec *rec, const redisReply *reply)
+{
+	size_t i, n = reply->elements - 1, argc = 6 + n;
+	const char **argv;
+	size_t *argvlen;
+	char ttl[24], maxlen[24];
+
+	if (n == 0 || n % 5 != 0)
+		return;
+	for (i = 1; i <= n; i++)
+		if (reply->element[i]->type != REDIS_REPLY_STRING)
+			return;
+	argv = xcalloc(argc, sizeof(*argv));
+	argvlen = xcalloc(argc, sizeof(*argvlen));
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)s->cf->retention_days *
+	    86400);
+	snprintf(maxlen, sizeof(maxlen), "%d", SCRIPTS_ALERTS_MAX);
+	argv[0] = "EVALSHA";
+	argv[1] = scripts_post_sha();
+	argv[2] = "1";
+	argv[3] = s->alerts_key;
+	argv[4] = ttl;
+	argv[5] = maxlen;
+	for (i = 0; i < 6; i++)
+		argvlen[i] = strlen(argv[i]);
+	for (i = 1; i <= n; i++) {
+		argv[5 + i] = reply->element[i]->str;
+		argvlen[5 + i] = reply->element[i]->len;
+	}
+	if (redisAsyncCommandArgv(s->ac, post_cb, rec, (int)argc, argv,
+	    argvlen) == REDIS_OK) {
+		rec->posts++;
+		s->st.alerts += n / 5;
+	}
+	free(argv);
+	free(argvlen);
+}
+
 static void
 reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
-	struct store *s = privdata;
+	struct store *s = ac->data;
+	struct rec *rec = privdata;
 	redisReply *reply = r;
-	struct rec *rec;
 
-	if (reply == NULL || ac != s->ac || (rec = s->flight.head) == NULL)
+	if (reply == NULL || ac != s->ac)
 		return;
 	s->last_reply = mono_us();
 	if (reply->type == REDIS_REPLY_ERROR) {
-		if (retryable(s, reply->str)) {
-			struct buf b;
-
-			buf_init(&b);
-			log_escape(&b, reply->str,
-			    reply->len < 200 ? reply->len : 200);
-			link_close(s, b.data);
-			buf_free(&b);
+		if (not_now(s, reply))
 			return;
-		}
 		error_reply(s, rec, reply);
-	} else
+	} else {
 		s->noscript_streak = 0;
+		if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 1)
+			post_alerts(s, rec, reply);
+	}
 	rec->replied++;
+	flight_advance(s);
+	pump(s);
+}
+
+static void
+post_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store *s = ac->data;
+	struct rec *rec = privdata;
+	redisReply *reply = r;
+
+	if (reply == NULL || ac != s->ac)
+		return;
+	s->last_reply = mono_us();
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (not_now(s, reply))
+			return;
+		error_reply(s, rec, reply);
+	}
+	rec->posts--;
 	flight_advance(s);
 	pump(s);
 }
@@ -568,6 +646,8 @@ link_connect(struct store *s)
 	if (rc->db)
 		redisAsyncCommand(ac, hello_cb, (void *)HELLO_SELECT,
 		    "SELECT %d", rc->db);
+	redisAsyncCommand(ac, hello_cb, (void *)HELLO_LOAD_POST,
+	    "SCRIPT LOAD %s", scripts_post_text());
 	redisAsyncCommand(ac, hello_cb, (void *)HELLO_LOAD, "SCRIPT LOAD %s",
 	    scripts_apply_text());
 }
@@ -662,6 +742,12 @@ hello_cb(redisAsyncContext *ac, void *r, void *privdata)
 		snprintf(why, sizeof(why), "%s: %.200s", (const char *)privdata,
 		    reply->str);
 		link_close(s, why);
+		return;
+	}
+	if (privdata == HELLO_LOAD_POST) {
+		if (reply->type != REDIS_REPLY_STRING ||
+		    strcmp(reply->str, scripts_post_sha()) != 0)
+			link_close(s, "SCRIPT LOAD returned an unexpected SHA-1");
 		return;
 	}
 	if (privdata != HELLO_LOAD)
@@ -763,6 +849,8 @@ store_new(struct event_base *base, const struct fumidai *cf,
 		    (unsigned long long)s->st.spool_bytes);
 	s->model = model_new(cf);
 	s->socket = target(cf);
+	xasprintf(&s->alerts_key, "%s{g}:alerts", cf->redis.prefix ?
+	    cf->redis.prefix : "");
 	if (s->socket)
 		xasprintf(&s->where, "unix:%s", s->socket);
 	else
@@ -844,6 +932,7 @@ store_free(struct store *s)
 	spool_rec_free(&s->sr);
 	model_free(s->model);
 	free(s->socket);
+	free(s->alerts_key);
 	free(s->where);
 	free(s);
 }

@@ -38,6 +38,7 @@ struct store_stats {
 	size_t backlog_bytes;	/* formatted commands waiting in memory */
 	uint64_t spool_bytes;	/* bytes in the spool file */
 	int64_t latency_us;	/* last round-trip time */
+	uint64_t alerts;	/* alerts posted (new and updated) */
 };
 
 struct store *store_new(struct event_base *base, const struct fumidai *cf,

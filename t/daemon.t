@@ -204,13 +204,18 @@ sub dump_redis {
     my %d;
     for my $k (split /\n/, $r->cli('--scan', '--pattern', '*')) {
         next if $k =~ /:applied$/;
+        next if $k =~ /:det$/;	# detector state: opaque, its bytes depend on batching
         my $type = $r->cli('TYPE', $k);
         chomp $type;
         my $v;
-        if ($type eq 'hash') {
+        if ($type eq 'stream') {	# the alerts, in whatever order they came
+            $v = join("\n", sort grep { /^\{/ } split /\n/,
+                $r->cli('XRANGE', $k, '-', '+'));
+        } elsif ($type eq 'hash') {
             my @kv = split /\n/, $r->cli('HGETALL', $k);
             my %h = @kv;
             delete $h{writes};	# script runs: depends on how lines were batched
+            delete $h{version};	# alert record updates: the same
             $v = join("\n", map { "$_=$h{$_}" } sort keys %h);
         } elsif ($type eq 'list') {
             $v = join("\n", sort split /\n/, $r->cli('LRANGE', $k, 0, -1));

@@ -440,17 +440,23 @@ sub hgetall {
 # dump_redis - every key as "type: value": hashes without the bookkeeping
 # that depends on the batches (the "writes" of a counter hash, the
 # applied hash's "s:<stream>" sequence numbers), sets sorted, HyperLogLogs
-# as their count, TTLs left out
+# as their count, the alert stream as its records, the detectors' opaque
+# state left out (what it decides is in the alerts), TTLs left out
 sub dump_redis {
 	my ($r) = @_;
 	my %d;
 	for my $k (split /\n/, $r->cli('--scan', '--pattern', '*')) {
+		next if $k =~ /:det$/;	# detector state: opaque bytes
 		chomp(my $type = $r->cli('TYPE', $k));
 		my $v;
-		if ($type eq 'hash') {
+		if ($type eq 'stream') {	# alerts, whatever order they came in
+			$v = join ' ', sort grep { /^\{/ } split /\n/,
+			    $r->cli('XRANGE', $k, '-', '+');
+		} elsif ($type eq 'hash') {
 			my %h = hgetall($r, $k);
 			$v = join ' ', map { "$_=$h{$_}" } sort
-			    grep { $_ ne 'writes' && !/^s:/ } keys %h;
+			    grep { $_ ne 'writes' && $_ ne 'version' && !/^s:/ }
+			    keys %h;
 		} elsif ($type eq 'list') {
 			$v = $r->cli('LRANGE', $k, 0, -1);
 		} elsif ($type eq 'set') {
