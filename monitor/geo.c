@@ -112,7 +112,7 @@ static const struct special specials[] = {
 	{ 4, 24, { 192, 0, 0 }, "reserved", 0 },
 	{ 4, 24, { 192, 0, 2 }, "documentation", 1 },
 	{ 4, 16, { 192, 168 }, "private", 0 },
-	{ 4, 15, { 198, 18 }, "reserved", 0 },
+	{ 4, 15, { 198, 18 }, "reserved", 1 },	/* benchmarking */
 	{ 4, 24, { 198, 51, 100 }, "documentation", 1 },
 	{ 4, 24, { 203, 0, 113 }, "documentation", 1 },
 	{ 4, 4, { 224 }, "multicast", 0 },

@@ -100,9 +100,9 @@ int geo_lookup(struct geo *g, int af, const uint8_t addr[16], struct geo_result 
 int geo_reopen_if_changed(struct geo *g);
 
 /*
- * geo_set_allow_loopback - TEST ONLY: let 127.0.0.0/8 and the documentation
- * ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32)
- * reach the databases, so test suites can map loopback "remote" clients to
+ * geo_set_allow_loopback - TEST ONLY: let 127.0.0.0/8, the documentation
+ * ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) and
+ * the benchmarking range (198.18.0.0/15) reach the databases, so test suites can map loopback "remote" clients to
  * countries with their own test databases.  Never set it in production.
  */
 void geo_set_allow_loopback(struct geo *g, int on);
