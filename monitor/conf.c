@@ -106,6 +106,7 @@ static const char *const default_parsers[] = { "postfix", "dovecot" };
 static void conf_defaults(struct fumidai *);
 static int conf_opts(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_inputs(struct fumidai *, config_t *, const char *, char *, size_t);
+static int conf_audits(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_unknown(config_setting_t *, const char *, const char *,
     char *, size_t);
 
@@ -329,6 +330,170 @@ conf_inputs(struct fumidai *cf, config_t *c, const char *file, char *err,
 	return 0;
 }
 
+/* strings - a setting holding an array (or list) of strings, or one
+ * string, into a new NULL-terminated vector; -1 on anything else */
+static int
+strings(const config_setting_t *st, char ***out, size_t *n)
+{
+	const char *v;
+	int i, len;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return 0;
+	if (config_setting_type(st) == CONFIG_TYPE_STRING) {
+		*out = xcalloc(2, sizeof(char *));
+		(*out)[(*n)++] = xstrdup(config_setting_get_string(st));
+		return 0;
+	}
+	if (!config_setting_is_array(st) && !config_setting_is_list(st))
+		return -1;
+	len = config_setting_length(st);
+	*out = xcalloc((size_t)len + 1, sizeof(char *));
+	for (i = 0; i < len; i++) {
+		if ((v = config_setting_get_string_elem(st, (unsigned)i)) == NULL)
+			return -1;
+		(*out)[(*n)++] = xstrdup(v);
+	}
+	return 0;
+}
+
+static void
+strings_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* audit_at - "HH:MM" into a minute of the day, -1 if malformed */
+static int
+audit_at(const char *s)
+{
+	if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' ||
+	    s[1] < '0' || s[1] > '9' || s[3] < '0' || s[3] > '5' ||
+	    s[4] < '0' || s[4] > '9')
+		return -1;
+	if ((s[0] - '0') * 10 + (s[1] - '0') > 23)
+		return -1;
+	return ((s[0] - '0') * 10 + (s[1] - '0')) * 60 +
+	    (s[3] - '0') * 10 + (s[4] - '0');
+}
+
+static int
+audit_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && *s != '_' && *s != '.' &&
+		    *s != '-')
+			return 0;
+	return 1;
+}
+
+/* conf_audit - one element of audits = ( ... ) */
+static int
+conf_audit(struct fumidai *cf, config_setting_t *g, const char *file,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "name", "type", "targets",
+	    "target", "args", "every", "at", "timeout" };
+	static const char *const types[] = { "relay", "smtp", "op25b" };
+	struct fm_audit *a;
+	config_setting_t *s;
+	const char *v;
+	int i, n;
+	size_t k;
+
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL; i++)
+		if (!known(config_setting_name(s), keys, nitems(keys)))
+			return bad(err, errlen, file, s, config_setting_name(s),
+			    "unknown setting in an audit (name, type, target(s), "
+			    "args, every, at, timeout)");
+	cf->audits = xrealloc(cf->audits, (cf->naudits + 1) * sizeof(*a));
+	a = &cf->audits[cf->naudits++];
+	memset(a, 0, sizeof(*a));
+	a->at = -1;
+	a->timeout = 300;
+	if (!config_setting_lookup_string(g, "name", &v) || !audit_name_ok(v))
+		return bad(err, errlen, file, g, "audits.name",
+		    "each audit needs a name of letters, digits, _ . - (at most 64)");
+	a->name = xstrdup(v);
+	for (k = 0; k + 1 < cf->naudits; k++)
+		if (strcmp(cf->audits[k].name, a->name) == 0)
+			return bad(err, errlen, file, g, "audits.name",
+			    "two audits have this name");
+	if (!config_setting_lookup_string(g, "type", &v) ||
+	    !known(v, types, nitems(types)))
+		return bad(err, errlen, file, g, "audits.type",
+		    "expected \"relay\", \"smtp\" or \"op25b\"");
+	a->type = xstrdup(v);
+	s = config_setting_get_member(g, "targets");
+	if (s == NULL)
+		s = config_setting_get_member(g, "target");
+	if (strings(s, &a->targets, &a->ntargets) == -1 || a->ntargets == 0)
+		return bad(err, errlen, file, s ? s : g, "audits.targets",
+		    "give the host(s) to audit: target = \"HOST[:PORT]\"; "
+		    "(op25b: targets = [ ... ];) - there is no default target");
+	if (strcmp(a->type, "op25b") != 0 && a->ntargets != 1)
+		return bad(err, errlen, file, s, "audits.targets",
+		    "relay and smtp audits take one target");
+	if (strings(config_setting_get_member(g, "args"), &a->args,
+	    &a->nargs) == -1)
+		return bad(err, errlen, file, config_setting_get_member(g, "args"),
+		    "audits.args", "expected an array of strings");
+	if (config_setting_lookup_int(g, "every", &n)) {
+		if (n < 60 || n > 30 * 86400)
+			return bad(err, errlen, file,
+			    config_setting_get_member(g, "every"), "audits.every",
+			    "seconds between runs: 60 to 2592000");
+		a->every = n;
+	}
+	if (config_setting_lookup_string(g, "at", &v) &&
+	    (a->at = audit_at(v)) == -1)
+		return bad(err, errlen, file, config_setting_get_member(g, "at"),
+		    "audits.at", "expected a local time of day \"HH:MM\"");
+	if ((a->every == 0) == (a->at == -1))
+		return bad(err, errlen, file, g, "audits",
+		    "give either every = SECONDS; or at = \"HH:MM\"; (daily)");
+	if (config_setting_lookup_int(g, "timeout", &n)) {
+		if (n < 5 || n > 3600)
+			return bad(err, errlen, file,
+			    config_setting_get_member(g, "timeout"),
+			    "audits.timeout", "seconds: 5 to 3600");
+		a->timeout = n;
+	}
+	return 0;
+}
+
+/* conf_audits - audits = ( { name = "..."; type = "relay"; ... } ) */
+static int
+conf_audits(struct fumidai *cf, config_t *c, const char *file, char *err,
+    size_t errlen)
+{
+	config_setting_t *list = config_lookup(c, "audits"), *g;
+	int i;
+
+	if (list == NULL)
+		return 0;
+	if (!config_setting_is_list(list))
+		return bad(err, errlen, file, list, "audits",
+		    "expected a list: audits = ( { name = \"...\"; ... } );");
+	for (i = 0; (g = config_setting_get_elem(list, (unsigned)i)) != NULL; i++) {
+		if (!config_setting_is_group(g))
+			return bad(err, errlen, file, g, "audits",
+			    "expected a group { name = \"...\"; type = ...; }");
+		if (conf_audit(cf, g, file, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* is_group - some option lives under "path." */
 static int
 is_group(const char *path)
@@ -366,7 +531,7 @@ conf_unknown(config_setting_t *grp, const char *parent, const char *file,
 	for (i = 0; (s = config_setting_get_elem(grp, (unsigned)i)) != NULL; i++) {
 		snprintf(path, sizeof(path), "%s%s%s", parent, *parent ? "." : "",
 		    config_setting_name(s));
-		if (strcmp(path, "inputs") == 0)
+		if (strcmp(path, "inputs") == 0 || strcmp(path, "audits") == 0)
 			continue;
 		if (is_group(path)) {
 			if (!config_setting_is_group(s))
@@ -409,7 +574,8 @@ conf_load(const char *path, int path_given, char *err, size_t errlen)
 	if (conf_unknown(config_root_setting(&c), "", path, err,
 	    errlen) == -1 ||
 	    conf_opts(cf, &c, path, err, errlen) == -1 ||
-	    conf_inputs(cf, &c, path, err, errlen) == -1) {
+	    conf_inputs(cf, &c, path, err, errlen) == -1 ||
+	    conf_audits(cf, &c, path, err, errlen) == -1) {
 		config_destroy(&c);
 		conf_free(cf);
 		return NULL;
@@ -442,6 +608,7 @@ void
 conf_free(struct fumidai *cf)
 {
 	const struct opt *o;
+	size_t i;
 
 	if (cf == NULL)
 		return;
@@ -449,6 +616,13 @@ conf_free(struct fumidai *cf)
 		if (o->type == OPT_STR)
 			free(*strfield(cf, o));
 	conf_clear_inputs(cf);
+	for (i = 0; i < cf->naudits; i++) {
+		free(cf->audits[i].name);
+		free(cf->audits[i].type);
+		strings_free(cf->audits[i].targets, cf->audits[i].ntargets);
+		strings_free(cf->audits[i].args, cf->audits[i].nargs);
+	}
+	free(cf->audits);
 	free(cf->config_file);
 	free(cf);
 }
@@ -498,6 +672,26 @@ conf_dump(const struct fumidai *cf, FILE *fp)
 			fprintf(fp, "%s\"%s\"", j ? ", " : " ",
 			    cf->inputs[i].parsers[j]);
 		fprintf(fp, " ]; }%s\n", i + 1 < cf->ninputs ? "," : "");
+	}
+	fprintf(fp, ");\n");
+	fprintf(fp, "audits = (\n");
+	for (i = 0; i < cf->naudits; i++) {
+		const struct fm_audit *a = &cf->audits[i];
+
+		fprintf(fp, "  { name = \"%s\"; type = \"%s\"; targets = [",
+		    a->name, a->type);
+		for (j = 0; j < a->ntargets; j++)
+			fprintf(fp, "%s\"%s\"", j ? ", " : " ", a->targets[j]);
+		fprintf(fp, " ]; args = [");
+		for (j = 0; j < a->nargs; j++)
+			fprintf(fp, "%s\"%s\"", j ? ", " : " ", a->args[j]);
+		if (a->every)
+			fprintf(fp, " ]; every = %d;", a->every);
+		else
+			fprintf(fp, " ]; at = \"%02d:%02d\";", a->at / 60,
+			    a->at % 60);
+		fprintf(fp, " timeout = %d; }%s\n", a->timeout,
+		    i + 1 < cf->naudits ? "," : "");
 	}
 	fprintf(fp, ");\n");
 }

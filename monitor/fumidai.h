@@ -22,6 +22,19 @@ struct fm_input {
 	size_t nparsers;
 };
 
+/* One scheduled posture audit (audits = ( ... ) in the config). */
+struct fm_audit {
+	char *name;		/* unique: [A-Za-z0-9_.-]+ */
+	char *type;		/* "relay" "smtp" "op25b" */
+	char **targets;		/* HOST[:PORT]; relay and smtp take one */
+	size_t ntargets;
+	char **args;		/* more arguments of `fumidai audit TYPE` */
+	size_t nargs;
+	int every;		/* seconds between runs, 0: daily at `at` */
+	int at;			/* minute of the day (local time), -1: none */
+	int timeout;		/* seconds before a run is killed */
+};
+
 struct fm_redis {
 	int embedded;		/* no host/socket configured: start our own */
 	char *host;		/* TCP host, or NULL */
@@ -72,6 +85,8 @@ struct fumidai {
 	size_t queue_max_bytes;	/* Redis backlog kept in memory before spooling */
 	size_t spool_max_bytes;	/* spool file ceiling; past it fumidai stops reading */
 	struct fm_detect detect;
+	struct fm_audit *audits;
+	size_t naudits;
 };
 
 #endif
