@@ -96,6 +96,18 @@ static const struct opt opts[] = {
 	{ "detect.send.factor", OPT_INT, 1, 10000, NULL, 10, F(detect.send_factor) },
 	{ "detect.send.baseline_days", OPT_INT, 1, 365, NULL, 14, F(detect.send_days) },
 	{ "detect.send.after_login", OPT_INT, 0, DAY * 30, NULL, DAY, F(detect.send_after_login) },
+	{ "policy.listen", OPT_STR, 0, 0, NULL, 0, F(policy.listen) },
+	{ "policy.action", OPT_STR, 0, 0, "DEFER", 0, F(policy.action) },
+	{ "policy.text", OPT_STR, 0, 0, "4.7.1 Sending from this account is "
+	    "suspended: it may be compromised. Contact your mail administrator",
+	    0, F(policy.text) },
+	{ "policy.flag_kinds", OPT_STR, 0, 0, "success_after_failures,"
+	    "success_from_sprayer,send_volume", 0, F(policy.flag_kinds) },
+	{ "policy.flag_recent", OPT_INT, 60, DAY * 365, NULL, DAY, F(policy.flag_recent) },
+	{ "policy.timeout", OPT_INT, 10, 60000, NULL, 500, F(policy.timeout_ms) },
+	{ "blocklist.kinds", OPT_STR, 0, 0, "brute_force,spray,spray_net,"
+	    "unknown_users,success_from_sprayer", 0, F(blocklist.kinds) },
+	{ "blocklist.ttl", OPT_INT, 0, DAY * 365, NULL, DAY, F(blocklist.ttl) },
 };
 
 /* Settings with structure, checked by hand. */
@@ -253,6 +265,18 @@ conf_opts(struct fumidai *cf, config_t *c, const char *file, char *err,
 		    "state_dir", "must not be empty");
 	if (cf->redis.prefix == NULL)
 		cf->redis.prefix = xstrdup("");
+	if (cf->policy.action == NULL || (strcmp(cf->policy.action, "DEFER") != 0 &&
+	    strcmp(cf->policy.action, "REJECT") != 0))
+		return bad(err, errlen, file, config_lookup(c, "policy.action"),
+		    "policy.action", "expected \"DEFER\" or \"REJECT\"");
+	if (cf->policy.listen != NULL &&
+	    strncmp(cf->policy.listen, "inet:", 5) != 0 &&
+	    strncmp(cf->policy.listen, "unix:", 5) != 0)
+		return bad(err, errlen, file, config_lookup(c, "policy.listen"),
+		    "policy.listen", "expected \"inet:HOST:PORT\" or \"unix:PATH\"");
+	if (cf->policy.text != NULL && strpbrk(cf->policy.text, "\r\n") != NULL)
+		return bad(err, errlen, file, config_lookup(c, "policy.text"),
+		    "policy.text", "one line, please");
 	if (cf->redis.host != NULL && cf->redis.socket != NULL)
 		return bad(err, errlen, file, config_lookup(c, "redis.socket"),
 		    "redis", "give either host (and port) or socket, not both");

@@ -195,7 +195,7 @@ local function fire(X, flush, kind, key, sev, t, first, last, acct, ip, net,
   a.v = (a.v or 0) + 1
   local o = X.out[a.id]
   X.out[a.id] = {string.format('%d', a.v), kind, j,
-    opened and j or (o and o[4] or '')}
+    opened and j or (o and o[4] or ''), fm_num(a.l)}
   X.open[key] = j
 end
 
@@ -758,7 +758,7 @@ local function fm_detect(A, i, base, stream, seq, ttl, dupq)
   for _, id in ipairs(X.order) do
     local o, n = X.out[id], #res
     res[n + 1], res[n + 2], res[n + 3] = id, o[1], o[2]
-    res[n + 4], res[n + 5] = o[3], o[4]
+    res[n + 4], res[n + 5], res[n + 6] = o[3], o[4], o[5]
   end
   if #res > 0 then
     table.insert(S.ab, {s = stream, q = seq, r = res})

@@ -87,6 +87,18 @@ struct fumidai {
 	struct fm_detect detect;
 	struct fm_audit *audits;
 	size_t naudits;
+	struct {
+		char *listen;		/* "inet:HOST:PORT" "unix:PATH", NULL: off */
+		char *action;		/* "DEFER" or "REJECT" */
+		char *text;		/* the reply's text */
+		char *flag_kinds;	/* comma list: alerts that flag an account */
+		int flag_recent;	/* only alerts this recent (s) flag */
+		int timeout_ms;		/* Redis answer wait before DUNNO */
+	} policy;
+	struct {
+		char *kinds;		/* comma list: alerts that block their ip */
+		int ttl;		/* seconds after the alert's last event; 0 off */
+	} blocklist;
 };
 
 #endif

@@ -33,7 +33,7 @@
  *	D ...				the detectors (detect.lua), last
  *
  * det is "1" when a D operation follows: the script then returns the
- * alerts it raised, {1, (id version kind json opened)*}, and for a batch it had
+ * alerts it raised, {1, (id version kind json opened last)*}, and for a batch it had
  * already applied, the alerts that batch raised then, {0, ...}, so that an
  * alert lost between the subject's script and the post script (a crash, a
  * lost link) is posted when fumidai re-sends the batch.
@@ -239,21 +239,33 @@ static const char apply_lua[] =
 /*
  * The post script files alerts (detect.lua returns them from each
  * subject's script) in the global stream: KEYS[1] <prefix>{g}:alerts,
- * ARGV ttl maxlen (id version kind json opened)*, opened being the record
- * as the alert was opened, or "" when it was opened by an earlier batch.
+ * ARGV ttl maxlen flag_kinds block_kinds flag_recent block_ttl
+ * (id version kind json opened last)*, opened being the record as the
+ * alert was opened, or "" when it was opened by an earlier batch, last its
+ * last event time (Unix seconds).  An alert of a flag kind whose last
+ * event is at most flag_recent seconds old (by Redis's clock: a replay of
+ * old archives flags nobody) flags its account in <prefix>{g}:flags (field:
+ * the JSON-escaped account name, value: the record) for the policy server;
+ * one of a block kind puts its network or address in <prefix>{g}:blocklist
+ * (sorted set, score: last + block_ttl, dropped once past) with the record
+ * in <prefix>{g}:blockwhy.
  * An alert is added to the stream (with its opening record) the first time
  * its id is seen; a higher version (it grows with
  * every change of the record) replaces its record in <prefix>{g}:alert:<id>, a lower or
  * equal one changes nothing, so posting twice is harmless.
  */
 static const char post_lua[] =
-"-- fumidai post v1: alerts into the stream, each once\n"
+"-- fumidai post v2: alerts into the stream, each once; flags, block list\n"
 "local A, call = ARGV, redis.call\n"
 "local stream = KEYS[1]\n"
 "local base = string.sub(stream, 1, -7)\n"
 "local ttl, maxlen, added = A[1], A[2], 0\n"
-"for i = 3, #A - 4, 5 do\n"
+"local fk, bk = ',' .. A[3] .. ',', ',' .. A[4] .. ','\n"
+"local recent, bttl = tonumber(A[5]), tonumber(A[6])\n"
+"local now = tonumber(call('TIME')[1])\n"
+"for i = 7, #A - 5, 6 do\n"
 "  local id, c, kind, j, oj = A[i], A[i + 1], A[i + 2], A[i + 3], A[i + 4]\n"
+"  local last = tonumber(A[i + 5])\n"
 "  local k = base .. 'alert:' .. id\n"
 "  local cur = call('HGET', k, 'version')\n"
 "  if not cur then\n"
@@ -265,6 +277,33 @@ static const char post_lua[] =
 "    added = added + 1\n"
 "  elseif tonumber(cur) < tonumber(c) then\n"
 "    call('HSET', k, 'version', c, 'json', j)\n"
+"  end\n"
+"  local needle = ',' .. kind .. ','\n"
+"  if last >= now - recent and string.find(fk, needle, 1, true) then\n"
+"    local acct = string.match(j, '\"account\":\"(.-)\",\"ip\":\"')\n"
+"    if acct and acct ~= '' then\n"
+"      call('HSET', base .. 'flags', acct, j)\n"
+"      call('EXPIRE', base .. 'flags', ttl)\n"
+"    end\n"
+"  end\n"
+"  if bttl > 0 and last + bttl > now and string.find(bk, needle, 1, true) then\n"
+"    local ip = string.match(j, '\"ip\":\"(.-)\",\"net\":\"')\n"
+"    local net = string.match(j, '\"net\":\"(.-)\",\"time\":\"')\n"
+"    local who = (net and net ~= '') and net or ip\n"
+"    if who and who ~= '' then\n"
+"      local old = tonumber(call('ZSCORE', base .. 'blocklist', who))\n"
+"      if not old or old < last + bttl then\n"
+"        call('ZADD', base .. 'blocklist', last + bttl, who)\n"
+"        call('HSET', base .. 'blockwhy', who, j)\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"if bttl > 0 then\n"
+"  local gone = call('ZRANGEBYSCORE', base .. 'blocklist', '-inf', now)\n"
+"  if #gone > 0 then\n"
+"    call('ZREMRANGEBYSCORE', base .. 'blocklist', '-inf', now)\n"
+"    call('HDEL', base .. 'blockwhy', unpack(gone))\n"
 "  end\n"
 "end\n"
 "if added > 0 then call('EXPIRE', stream, ttl) end\n"

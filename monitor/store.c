@@ -507,17 +507,18 @@ not_now(struct store *s, const redisReply *reply)
 }
 
 /* post_alerts - file the alerts a subject's script returned ({applied,
- * (id version kind json opened)*}) in the global stream; the record is not done
+ * (id version kind json opened last)*}) in the global stream, flag
+ * accounts and block addresses as configured (scripts.c); the record is not done
  * until Redis has them (see scripts.c) */
 static void
 post_alerts(struct store *s, struct rec *rec, const redisReply *reply)
 {
-	size_t i, n = reply->elements - 1, argc = 6 + n;
+	size_t i, n = reply->elements - 1, argc = 10 + n;
 	const char **argv;
 	size_t *argvlen;
-	char ttl[24], maxlen[24];
+	char ttl[24], maxlen[24], recent[24], bttl[24];
 
-	if (n == 0 || n % 5 != 0)
+	if (n == 0 || n % 6 != 0)
 		return;
 	for (i = 1; i <= n; i++)
 		if (reply->element[i]->type != REDIS_REPLY_STRING)
@@ -533,16 +534,22 @@ post_alerts(struct store *s, struct rec *rec, const redisReply *reply)
 	argv[3] = s->alerts_key;
 	argv[4] = ttl;
 	argv[5] = maxlen;
-	for (i = 0; i < 6; i++)
+	argv[6] = s->cf->policy.flag_kinds ? s->cf->policy.flag_kinds : "";
+	argv[7] = s->cf->blocklist.kinds ? s->cf->blocklist.kinds : "";
+	snprintf(recent, sizeof(recent), "%d", s->cf->policy.flag_recent);
+	snprintf(bttl, sizeof(bttl), "%d", s->cf->blocklist.ttl);
+	argv[8] = recent;
+	argv[9] = bttl;
+	for (i = 0; i < 10; i++)
 		argvlen[i] = strlen(argv[i]);
 	for (i = 1; i <= n; i++) {
-		argv[5 + i] = reply->element[i]->str;
-		argvlen[5 + i] = reply->element[i]->len;
+		argv[9 + i] = reply->element[i]->str;
+		argvlen[9 + i] = reply->element[i]->len;
 	}
 	if (redisAsyncCommandArgv(s->ac, post_cb, rec, (int)argc, argv,
 	    argvlen) == REDIS_OK) {
 		rec->posts++;
-		s->st.alerts += n / 5;
+		s->st.alerts += n / 6;
 	}
 	free(argv);
 	free(argvlen);
