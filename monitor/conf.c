@@ -119,6 +119,7 @@ static void conf_defaults(struct fumidai *);
 static int conf_opts(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_inputs(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_audits(struct fumidai *, config_t *, const char *, char *, size_t);
+static int conf_notify(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_unknown(config_setting_t *, const char *, const char *,
     char *, size_t);
 
@@ -518,6 +519,133 @@ conf_audits(struct fumidai *cf, config_t *c, const char *file, char *err,
 	return 0;
 }
 
+/* severity - "info" .. "critical" into 0..4, -1 if unknown */
+int
+conf_severity(const char *s)
+{
+	static const char *const v[] = { "info", "low", "medium", "high",
+	    "critical" };
+	int i;
+
+	for (i = 0; i < (int)nitems(v); i++)
+		if (strcmp(s, v[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* kv_add - one plugin setting of a notifier as text */
+static int
+kv_add(struct fm_notify *n, config_setting_t *s)
+{
+	struct fm_kv *kv;
+	char num[32];
+
+	n->kv = xrealloc(n->kv, (n->nkv + 1) * sizeof(*n->kv));
+	kv = &n->kv[n->nkv++];
+	memset(kv, 0, sizeof(*kv));
+	kv->key = xstrdup(config_setting_name(s));
+	kv->line = config_setting_source_line(s);
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+	case CONFIG_TYPE_BOOL:
+		snprintf(num, sizeof(num), "%lld",
+		    config_setting_type(s) == CONFIG_TYPE_INT64 ?
+		    config_setting_get_int64(s) :
+		    config_setting_type(s) == CONFIG_TYPE_BOOL ?
+		    (long long)config_setting_get_bool(s) :
+		    (long long)config_setting_get_int(s));
+		kv->vals = xcalloc(2, sizeof(char *));
+		kv->vals[kv->nvals++] = xstrdup(num);
+		return 0;
+	default:
+		return strings(s, &kv->vals, &kv->nvals);
+	}
+}
+
+/* conf_notify1 - one element of notify = ( ... ) */
+static int
+conf_notify1(struct fumidai *cf, config_setting_t *g, const char *file,
+    char *err, size_t errlen)
+{
+	struct fm_notify *n;
+	config_setting_t *s;
+	const char *v, *name;
+	int i, x;
+	size_t k;
+
+	cf->notify = xrealloc(cf->notify, (cf->nnotify + 1) * sizeof(*n));
+	n = &cf->notify[cf->nnotify++];
+	memset(n, 0, sizeof(*n));
+	n->max_age = 86400;
+	if (!config_setting_lookup_string(g, "name", &v) || !audit_name_ok(v))
+		return bad(err, errlen, file, g, "notify.name",
+		    "each notifier needs a name of letters, digits, _ . - (at most 64)");
+	n->name = xstrdup(v);
+	for (k = 0; k + 1 < cf->nnotify; k++)
+		if (strcmp(cf->notify[k].name, n->name) == 0)
+			return bad(err, errlen, file, g, "notify.name",
+			    "two notifiers have this name");
+	if (!config_setting_lookup_string(g, "plugin", &v) || *v == '\0' ||
+	    strchr(v, '/') != NULL)
+		return bad(err, errlen, file, g, "notify.plugin",
+		    "each notifier names its plugin: plugin = \"webhook\";");
+	n->plugin = xstrdup(v);
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL; i++) {
+		name = config_setting_name(s);
+		if (strcmp(name, "name") == 0 || strcmp(name, "plugin") == 0)
+			continue;
+		if (strcmp(name, "min_severity") == 0) {
+			if ((v = config_setting_get_string(s)) == NULL ||
+			    (n->min_severity = conf_severity(v)) == -1)
+				return bad(err, errlen, file, s, "notify.min_severity",
+				    "expected \"info\", \"low\", \"medium\", \"high\" "
+				    "or \"critical\"");
+		} else if (strcmp(name, "kinds") == 0) {
+			if (strings(s, &n->kinds, &n->nkinds) == -1)
+				return bad(err, errlen, file, s, "notify.kinds",
+				    "expected an array of alert kinds");
+		} else if (strcmp(name, "max_age") == 0 ||
+		    strcmp(name, "per_account") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_INT ||
+			    (x = config_setting_get_int(s)) < 0 || x > 86400 * 365)
+				return bad(err, errlen, file, s, name,
+				    "seconds: 0 to 31536000");
+			if (*name == 'm')
+				n->max_age = x;
+			else
+				n->per_account = x;
+		} else if (kv_add(n, s) == -1)
+			return bad(err, errlen, file, s, name,
+			    "expected a string, a number or an array of strings");
+	}
+	return 0;
+}
+
+/* conf_notify - notify = ( { name = "..."; plugin = "webhook"; ... } ) */
+static int
+conf_notify(struct fumidai *cf, config_t *c, const char *file, char *err,
+    size_t errlen)
+{
+	config_setting_t *list = config_lookup(c, "notify"), *g;
+	int i;
+
+	if (list == NULL)
+		return 0;
+	if (!config_setting_is_list(list))
+		return bad(err, errlen, file, list, "notify",
+		    "expected a list: notify = ( { name = \"...\"; plugin = "
+		    "\"...\"; } );");
+	for (i = 0; (g = config_setting_get_elem(list, (unsigned)i)) != NULL; i++) {
+		if (!config_setting_is_group(g))
+			return bad(err, errlen, file, g, "notify",
+			    "expected a group { name = \"...\"; plugin = ...; }");
+		if (conf_notify1(cf, g, file, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* is_group - some option lives under "path." */
 static int
 is_group(const char *path)
@@ -555,7 +683,8 @@ conf_unknown(config_setting_t *grp, const char *parent, const char *file,
 	for (i = 0; (s = config_setting_get_elem(grp, (unsigned)i)) != NULL; i++) {
 		snprintf(path, sizeof(path), "%s%s%s", parent, *parent ? "." : "",
 		    config_setting_name(s));
-		if (strcmp(path, "inputs") == 0 || strcmp(path, "audits") == 0)
+		if (strcmp(path, "inputs") == 0 || strcmp(path, "audits") == 0 ||
+		    strcmp(path, "notify") == 0)
 			continue;
 		if (is_group(path)) {
 			if (!config_setting_is_group(s))
@@ -599,7 +728,8 @@ conf_load(const char *path, int path_given, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    conf_opts(cf, &c, path, err, errlen) == -1 ||
 	    conf_inputs(cf, &c, path, err, errlen) == -1 ||
-	    conf_audits(cf, &c, path, err, errlen) == -1) {
+	    conf_audits(cf, &c, path, err, errlen) == -1 ||
+	    conf_notify(cf, &c, path, err, errlen) == -1) {
 		config_destroy(&c);
 		conf_free(cf);
 		return NULL;
@@ -647,6 +777,20 @@ conf_free(struct fumidai *cf)
 		strings_free(cf->audits[i].args, cf->audits[i].nargs);
 	}
 	free(cf->audits);
+	for (i = 0; i < cf->nnotify; i++) {
+		struct fm_notify *n = &cf->notify[i];
+		size_t j;
+
+		free(n->name);
+		free(n->plugin);
+		strings_free(n->kinds, n->nkinds);
+		for (j = 0; j < n->nkv; j++) {
+			free(n->kv[j].key);
+			strings_free(n->kv[j].vals, n->kv[j].nvals);
+		}
+		free(n->kv);
+	}
+	free(cf->notify);
 	free(cf->config_file);
 	free(cf);
 }
@@ -716,6 +860,23 @@ conf_dump(const struct fumidai *cf, FILE *fp)
 			    a->at % 60);
 		fprintf(fp, " timeout = %d; }%s\n", a->timeout,
 		    i + 1 < cf->naudits ? "," : "");
+	}
+	fprintf(fp, ");\n");
+	fprintf(fp, "notify = (\n");
+	for (i = 0; i < cf->nnotify; i++) {
+		const struct fm_notify *n = &cf->notify[i];
+		static const char *const sev[] = { "info", "low", "medium",
+		    "high", "critical" };
+
+		fprintf(fp, "  { name = \"%s\"; plugin = \"%s\"; min_severity = "
+		    "\"%s\"; max_age = %d; per_account = %d; kinds = [", n->name,
+		    n->plugin, sev[n->min_severity], n->max_age, n->per_account);
+		for (j = 0; j < n->nkinds; j++)
+			fprintf(fp, "%s\"%s\"", j ? ", " : " ", n->kinds[j]);
+		fprintf(fp, " ];");
+		for (j = 0; j < n->nkv; j++)	/* values may be secrets */
+			fprintf(fp, " # %s = (set);", n->kv[j].key);
+		fprintf(fp, " }%s\n", i + 1 < cf->nnotify ? "," : "");
 	}
 	fprintf(fp, ");\n");
 }

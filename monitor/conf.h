@@ -20,6 +20,8 @@ void conf_free(struct fumidai *cf);
 /* conf_add_input - an input with the default parsers; conf_clear_inputs */
 void conf_add_input(struct fumidai *cf, const char *path, const char *format);
 void conf_clear_inputs(struct fumidai *cf);
+/* conf_severity - "info" "low" "medium" "high" "critical" as 0..4; -1 */
+int conf_severity(const char *s);
 /* conf_dump - print the effective configuration (libconfig syntax) */
 void conf_dump(const struct fumidai *cf, FILE *fp);
 

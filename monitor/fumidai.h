@@ -35,6 +35,28 @@ struct fm_audit {
 	int timeout;		/* seconds before a run is killed */
 };
 
+/* A setting of a notifier's group, for the plugin: scalars as text (a
+ * number as its decimal form), arrays as several values. */
+struct fm_kv {
+	char *key;
+	char **vals;
+	size_t nvals;
+	int line;		/* in the config file, for messages */
+};
+
+/* One configured notifier (notify = ( ... ) in the config). */
+struct fm_notify {
+	char *name;		/* unique: [A-Za-z0-9_.-]+ (its cursor's name) */
+	char *plugin;		/* plugin name: "webhook", "owner", ... */
+	int min_severity;	/* 0 info .. 4 critical */
+	char **kinds;		/* alert kinds to pass; none: all */
+	size_t nkinds;
+	int max_age;		/* skip alerts whose last event is older (s) */
+	int per_account;	/* at most one per account per this many s; 0 */
+	struct fm_kv *kv;	/* every other setting, for the plugin */
+	size_t nkv;
+};
+
 struct fm_redis {
 	int embedded;		/* no host/socket configured: start our own */
 	char *host;		/* TCP host, or NULL */
@@ -87,6 +109,8 @@ struct fumidai {
 	struct fm_detect detect;
 	struct fm_audit *audits;
 	size_t naudits;
+	struct fm_notify *notify;
+	size_t nnotify;
 	struct {
 		char *listen;		/* "inet:HOST:PORT" "unix:PATH", NULL: off */
 		char *action;		/* "DEFER" or "REJECT" */
