@@ -873,10 +873,10 @@ conf_dump(const struct fumidai *cf, FILE *fp)
 		    n->plugin, sev[n->min_severity], n->max_age, n->per_account);
 		for (j = 0; j < n->nkinds; j++)
 			fprintf(fp, "%s\"%s\"", j ? ", " : " ", n->kinds[j]);
-		fprintf(fp, " ];");
+		fprintf(fp, " ]; }%s", i + 1 < cf->nnotify ? "," : "");
 		for (j = 0; j < n->nkv; j++)	/* values may be secrets */
-			fprintf(fp, " # %s = (set);", n->kv[j].key);
-		fprintf(fp, " }%s\n", i + 1 < cf->nnotify ? "," : "");
+			fprintf(fp, "%s%s", j ? ", " : "  # and ", n->kv[j].key);
+		fprintf(fp, "\n");
 	}
 	fprintf(fp, ");\n");
 }
