@@ -733,6 +733,9 @@ local function fm_detect(A, i, base, stream, seq, ttl, dupq)
     if X.type == 'n' then S.ips = S.ips or {} end
   end
   local nf = #F
+  -- an address or network that only saw successful logins keeps its state
+  -- as it was: most of them, with no state at all, cost one GET
+  local changed = X.type == 'a' or X.type == 'g'
   for _ = 1, nev do
     local e = {}
     for j = 1, nf do e[F[j]] = A[i + j - 1] end
@@ -747,12 +750,14 @@ local function fm_detect(A, i, base, stream, seq, ttl, dupq)
     elseif X.type == 'g' then
       global_fail(X, e)
     elseif e.k == 'f' then
+      changed = true
       src_fail(X, e)
     else
       src_ok(X, e)
     end
   end
   flush_pending(X)
+  if not changed and #X.order == 0 then return {}, i end
   fm_prune(X)
   local res = {}
   for _, id in ipairs(X.order) do
