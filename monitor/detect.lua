@@ -102,6 +102,21 @@ local function lfirst(L, ref, w)
   return f
 end
 
+-- lgap - the shortest time between two entries (0 when one holds more
+-- than one), -1 with fewer than two: the pace of a series, whatever order
+-- its entries came in
+local function lgap(L)
+  local g, n = -1, #L
+  if n == 2 and L[2] > 1 then return 0 end
+  for j = 1, n - 3, 2 do
+    local d = L[j + 2] - L[j]
+    if L[j + 1] > 1 then d = 0 end
+    if g < 0 or d < g then g = d end
+  end
+  if n >= 2 and L[n] > 1 then g = 0 end
+  return g
+end
+
 local function lprune(L, ref, w)
   local k = 0
   while k + 1 <= #L and L[k + 1] <= ref - w do k = k + 2 end
@@ -113,14 +128,6 @@ local function lprune(L, ref, w)
 end
 
 -- ---- distinct members: maps member -> last time ----
-
-local function mcount(M, ref, w, except)
-  local c = 0
-  for k, t in pairs(M) do
-    if t > ref - w and t <= ref and k ~= except then c = c + 1 end
-  end
-  return c
-end
 
 local function mtouch(M, k, t)
   local old = M[k]
@@ -143,6 +150,75 @@ local function mprune(M, ref, w, cap, tf)
   end
 end
 
+-- Distinct members with their first and last time: M[k] = {first, last}.
+
+local function dtouch(M, k, t)
+  local v = M[k]
+  if not v then
+    M[k] = {t, t}
+    return nil
+  end
+  local old = v[2]
+  if t < v[1] then v[1] = t end
+  if t > v[2] then v[2] = t end
+  return old
+end
+
+local function dcount(M, ref, w)
+  local c = 0
+  for _, v in pairs(M) do
+    if v[2] > ref - w and v[1] <= ref then c = c + 1 end
+  end
+  return c
+end
+
+local function dlast(v) return v[2] end
+
+-- The time a threshold was crossed, in event-time order: whatever order
+-- the events reached Redis in (several servers, several fumidai), an alert
+-- opens at the same time and so gets the same id.
+
+-- lcross - the first entry time T in the window (ref - w, ref] with thr or
+-- more in (T - w, T]
+local function lcross(L, ref, w, thr)
+  local lo, sum = 1, 0
+  for j = 1, #L - 1, 2 do
+    local t = L[j]
+    if t > ref then break end
+    sum = sum + L[j + 1]
+    while L[lo] <= t - w do
+      sum = sum - L[lo + 1]
+      lo = lo + 2
+    end
+    if sum >= thr and t > ref - w then return t end
+  end
+  return nil
+end
+
+-- dcross - the first time T in (ref - w, ref] at which thr members were
+-- active, a member being active from its first time until w after its
+-- last; get reads (first, last) from a value
+local function dcross(M, ref, w, thr, get)
+  local ev = {}
+  for _, v in pairs(M) do
+    local f, l
+    if get then f, l = get(v) else f, l = v[1], v[2] end
+    if f <= ref then
+      ev[#ev + 1] = {f, 1}
+      ev[#ev + 1] = {l + w, -1}
+    end
+  end
+  table.sort(ev, function(a, b)
+    return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
+  end)
+  local c = 0
+  for _, e in ipairs(ev) do
+    c = c + e[2]
+    if e[2] == 1 and c >= thr and e[1] > ref - w then return e[1] end
+  end
+  return nil
+end
+
 -- ---- alerts ----
 
 -- due - whether a detector should look now: always while no alert of this
@@ -154,17 +230,19 @@ local function due(X, key, t, w)
   return t - a.e >= fm_max(1, fm_floor(w / 120))
 end
 
--- fire - open the alert of key, or update the open one.  A firing (flush
+-- fire - open the alert of key (at ot, the crossing time, when given), or
+-- update the open one.  A firing (flush
 -- false) counts: count, the rate limit (e) and the cooldown, which slides
 -- to cooldown seconds after the latest firing.  A flush (end of batch, for
 -- an evaluation the rate limit held back) only brings first, last and the
 -- evidence up to date.  So nothing that is decided depends on where the
 -- batches happened to end.
 local function fire(X, flush, kind, key, sev, t, first, last, acct, ip, net,
-    summary, evid)
+    summary, evid, ot)
   local S = X.S
   local a = S.al[key]
   local opened = false
+  ot = ot or t
   if flush then
     if not a then return end
   elseif a and t < a.u and t >= a.o - X.cd then
@@ -172,9 +250,9 @@ local function fire(X, flush, kind, key, sev, t, first, last, acct, ip, net,
     if t + X.cd > a.u then a.u = t + X.cd end
     a.e = t
   else
-    a = {o = t, f = first, l = last, u = t + X.cd, c = 1, e = t,
+    a = {o = ot, f = first, l = last, u = t + X.cd, c = 1, e = t,
       id = string.sub(redis.sha1hex(kind .. '\0' .. X.bare .. '\0' ..
-        key .. '\0' .. fm_num(t)), 1, 16)}
+        key .. '\0' .. fm_num(ot)), 1, 16)}
     S.al[key] = a
     opened = true
   end
@@ -242,8 +320,9 @@ local function bf_eval(X, flush, ip, t, ref)
     cnt = lsum(r.e, ref, w)
   end
   if cnt < thr then return end
+  local mi = lgap(r.e)
   local known = S.kn[ip] ~= nil and S.kn[ip] <= t
-  local stale = known and (r.mi < 0 or r.mi >= C.stale)
+  local stale = known and (mi < 0 or mi >= C.stale)
   local kind = stale and 'stale_password' or 'brute_force'
   fire(X, flush, kind, kind .. '|' .. ip, stale and 'low' or 'medium', t,
     lfirst(r.e, ref, w), llast(r.e, ref), X.name, ip, '',
@@ -254,7 +333,7 @@ local function bf_eval(X, flush, ip, t, ref)
     kv('window', w) .. ',' .. kv('failures', cnt) .. ',' ..
     kv('threshold', thr) .. ',' ..
     kv('known_ip', known and 'true' or 'false') .. ',' ..
-    kv('min_interval', r.mi))
+    kv('min_interval', mi), lcross(r.e, ref, w, thr))
 end
 
 local function di_eval(X, flush, t, ref)
@@ -262,12 +341,12 @@ local function di_eval(X, flush, t, ref)
   local w, thr = C.di_w, C.di_ips
   local n = 0
   for _, r in pairs(S.ip) do
-    if r.l > ref - w and r.l <= ref then n = n + 1 end
+    if r.l > ref - w and (r.f or r.l) <= ref then n = n + 1 end
   end
   if n < thr then
     w, thr, n = C.di_lw, C.di_lips, 0
     for _, r in pairs(S.ip) do
-      if r.l > ref - w and r.l <= ref then n = n + 1 end
+      if r.l > ref - w and (r.f or r.l) <= ref then n = n + 1 end
     end
   end
   if n < thr then return end
@@ -276,7 +355,8 @@ local function di_eval(X, flush, t, ref)
     n .. ' addresses failed to log in to this account within ' .. w ..
     ' s (threshold ' .. thr .. ')',
     kv('window', w) .. ',' .. kv('ips', n) .. ',' ..
-    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr))
+    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr),
+    dcross(S.ip, ref, w, thr, function(r) return r.f or r.l, r.l end))
 end
 
 local function acct_fail(X, e)
@@ -287,17 +367,18 @@ local function acct_fail(X, e)
   local r = S.ip[ip]
   local fresh = not r or r.l <= S.now - C.di_w
   if not r then
-    r = {l = t, e = {}, mi = -1, c = 0}
+    r = {f = t, l = t, e = {}, c = 0}
     S.ip[ip] = r
-  elseif t >= r.l then
-    if r.mi < 0 or t - r.l < r.mi then r.mi = t - r.l end
+  elseif t < (r.f or r.l) then
+    r.f = t
+  elseif t > r.l then
     r.l = t
   end
-  if e.n > 1 then r.mi = 0 end
   r.c = r.c + e.n
   ladd(r.e, t, e.n)
+  local mi = lgap(r.e)
   local known = S.kn[ip] ~= nil and S.kn[ip] <= t
-  local stale = known and (r.mi < 0 or r.mi >= C.stale)
+  local stale = known and (mi < 0 or mi >= C.stale)
   local kind = stale and 'stale_password' or 'brute_force'
   check(X, kind .. '|' .. ip, t, C.bf_w, bf_eval, ip, t, S.now)
   if fresh then
@@ -404,8 +485,10 @@ end
 local function mc_eval(X, flush, ip, t, ref)
   local S, C = X.S, X.C
   local list = {}
-  for c, lt in pairs(S.cc_t) do
-    if lt > ref - C.cw and lt <= ref then list[#list + 1] = '"' .. c .. '"' end
+  for c, v in pairs(S.cc_t) do
+    if v[2] > ref - C.cw and v[1] <= ref then
+      list[#list + 1] = '"' .. c .. '"'
+    end
   end
   local n = #list
   if n < C.countries then return end
@@ -414,7 +497,8 @@ local function mc_eval(X, flush, ip, t, ref)
     X.name, ip, '', 'logins from ' .. n .. ' countries within ' .. C.cw ..
     ' s (threshold ' .. C.countries .. ')',
     kv('window', C.cw) .. ',' .. kv('countries', '[' ..
-    table.concat(list, ',') .. ']') .. ',' .. kv('threshold', C.countries))
+    table.concat(list, ',') .. ']') .. ',' .. kv('threshold', C.countries),
+    dcross(S.cc_t, ref, C.cw, C.countries))
 end
 
 local function acct_geo(X, e, learned)
@@ -438,7 +522,7 @@ local function acct_geo(X, e, learned)
       seen(X, S.ci, e.cc .. ':' .. e.city, 'city:' .. e.cc .. ':' .. e.city,
         t, '')
     end
-    local old = mtouch(S.cc_t, e.cc, t)
+    local old = dtouch(S.cc_t, e.cc, t)
     if not old or old <= S.now - C.cw then
       check(X, 'many_countries', t, C.cw, mc_eval, e.ip, t, S.now)
     end
@@ -527,7 +611,10 @@ local function sv_eval(X, flush, t, ref)
     kv('ceiling_messages', C.send_msgs) .. ',' ..
     kv('ceiling_recipients', C.send_rcpts) .. ',' ..
     kv('baseline_messages', string.format('%.2f', b.em)) .. ',' ..
-    kv('max_messages', b.mx) .. after)
+    kv('max_messages', b.mx) .. after,
+    why == 'ceiling' and (wm >= C.send_msgs and
+      lcross(S.m, ref, C.sw, C.send_msgs) or
+      lcross(S.r, ref, C.sw, C.send_rcpts)) or nil)
 end
 
 local function acct_msg(X, e)
@@ -547,43 +634,44 @@ local function sp_eval(X, flush, t, ref)
   local net = X.type == 'n'
   local kind = net and 'spray_net' or 'spray'
   local w, thr = C.sp_w, net and C.sp_net or C.sp_acc
-  local n = mcount(S.a, ref, w)
+  local n = dcount(S.a, ref, w)
   if n < thr and not net then
     w, thr = C.sp_lw, C.sp_lacc
-    n = mcount(S.a, ref, w)
+    n = dcount(S.a, ref, w)
   end
-  if n < thr or (net and mcount(S.ips, ref, w) < 2) then return end
+  if n < thr or (net and dcount(S.ips, ref, w) < 2) then return end
   fire(X, flush, kind, kind, 'high', t, lfirst(S.f, ref, w),
     llast(S.f, ref), '', net and '' or X.name, net and X.name or '',
     (net and 'network ' or '') .. X.name .. ' failed to log in to ' ..
     n .. ' accounts within ' .. w .. ' s (threshold ' .. thr .. ')',
     kv('window', w) .. ',' .. kv('accounts', n) .. ',' ..
-    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr))
+    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr),
+    dcross(S.a, ref, w, thr))
 end
 
 local function uu_eval(X, flush, t, ref)
   local S, C = X.S, X.C
-  local n = mcount(S.u, ref, C.uu_w)
+  local n = dcount(S.u, ref, C.uu_w)
   if n < C.uu_users then return end
   local first = ref
-  for _, lt in pairs(S.u) do
-    if lt > ref - C.uu_w and lt < first then first = lt end
+  for _, v in pairs(S.u) do
+    if v[2] > ref - C.uu_w and v[1] < first then first = v[1] end
   end
   fire(X, flush, 'unknown_users', 'unknown_users', 'medium', t, first, ref,
     '', X.name, '', X.name .. ' tried ' .. n ..
     ' nonexistent accounts within ' .. C.uu_w .. ' s (threshold ' ..
     C.uu_users .. ')',
     kv('window', C.uu_w) .. ',' .. kv('users', n) .. ',' ..
-    kv('threshold', C.uu_users))
+    kv('threshold', C.uu_users), dcross(S.u, ref, C.uu_w, C.uu_users))
 end
 
 local function src_fail(X, e)
   local S, C = X.S, X.C
   local t, net = e.t, X.type == 'n'
   ladd(S.f, t, e.n)
-  local old = mtouch(S.a, e.acct, t)
+  local old = dtouch(S.a, e.acct, t)
   if net then
-    if not mtouch(S.ips, e.ip, t) then old = nil end
+    if not dtouch(S.ips, e.ip, t) then old = nil end
   end
   local kind = net and 'spray_net' or 'spray'
   if not old or old <= S.now - C.sp_w then
@@ -592,7 +680,7 @@ local function src_fail(X, e)
     pend(X, kind, sp_eval, t, S.now)
   end
   if net or e.unk ~= '1' then return end
-  old = mtouch(S.u, e.acct, t)
+  old = dtouch(S.u, e.acct, t)
   if not old or old <= S.now - C.uu_w then
     check(X, 'unknown_users', t, C.uu_w, uu_eval, t, S.now)
   end
@@ -602,12 +690,12 @@ local function src_ok(X, e)
   local S, C = X.S, X.C
   local net = X.type == 'n'
   local w, thr = C.sp_w, net and C.sp_net or C.sp_acc
-  local n = mcount(S.a, S.now, w)
+  local n = dcount(S.a, S.now, w)
   if n < thr and not net then
     w, thr = C.sp_lw, C.sp_lacc
-    n = mcount(S.a, S.now, w)
+    n = dcount(S.a, S.now, w)
   end
-  if n < thr or (net and mcount(S.ips, S.now, w) < 2) then return end
+  if n < thr or (net and dcount(S.ips, S.now, w) < 2) then return end
   fire(X, false, 'success_from_sprayer', 'success_from_sprayer|' .. e.acct,
     'critical', e.t, e.t, e.t, e.acct, e.ip, net and X.name or '',
     'login to this account from ' .. e.ip .. ', ' ..
@@ -631,7 +719,8 @@ local function sg_eval(X, flush, t, ref)
     string.format('%.1f', b.em) .. ' on average before',
     kv('window', C.sg_w) .. ',' .. kv('failures', n) .. ',' ..
     kv('baseline', string.format('%.1f', b.em)) .. ',' ..
-    kv('factor', C.sg_factor) .. ',' .. kv('min_failures', C.sg_min))
+    kv('factor', C.sg_factor) .. ',' .. kv('min_failures', C.sg_min),
+    lcross(S.f, ref, C.sg_w, fm_max(C.sg_min, C.sg_factor * b.em)))
 end
 
 local function global_fail(X, e)
@@ -691,7 +780,7 @@ local function fm_prune(X)
     lprune(S.m, ref, C.sw)
     lprune(S.r, ref, C.sw)
     mprune(S.kn, ref, X.ttl, 64)
-    mprune(S.cc_t, ref, C.cw, 64)
+    mprune(S.cc_t, ref, C.cw, 64, dlast)
     mprune(S.cc, ref, X.ttl, 64, function(c) return c.l end)
     mprune(S.as, ref, X.ttl, 64, function(c) return c.l end)
     mprune(S.ci, ref, X.ttl, 128, function(c) return c.l end)
@@ -699,9 +788,9 @@ local function fm_prune(X)
     lprune(S.f, ref, C.sg_w)
   else
     local w = fm_max(C.sp_w, C.sp_lw)
-    mprune(S.a, ref, w, 2048)
-    mprune(S.u, ref, C.uu_w, 2048)
-    if S.ips then mprune(S.ips, ref, w, 512) end
+    mprune(S.a, ref, w, 2048, dlast)
+    mprune(S.u, ref, C.uu_w, 2048, dlast)
+    if S.ips then mprune(S.ips, ref, w, 512, dlast) end
     lprune(S.f, ref, w)
   end
 end
