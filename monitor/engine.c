@@ -712,6 +712,7 @@ replay_summary(struct engine *e)
 {
 	double secs = (double)(mono_us() - e->started) / 1e6;
 	uint64_t lines = 0, events = 0, bad = 0;
+	struct store_stats st;
 	int i, k;
 
 	for (i = 0; i < e->nfiles; i++) {
@@ -731,6 +732,10 @@ replay_summary(struct engine *e)
 		if (e->kinds[k])
 			fprintf(stderr, " %s=%llu", event_kind_name(k),
 			    (unsigned long long)e->kinds[k]);
+	if (e->store != NULL) {
+		store_stats(e->store, &st);
+		fprintf(stderr, " alerts=%llu", (unsigned long long)st.alerts);
+	}
 	fputc('\n', stderr);
 }
 
