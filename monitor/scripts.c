@@ -453,32 +453,36 @@ scripts_tag_account(struct buf *b, const struct fumidai *cf, const char *acct,
 	buf_addc(b, '}');
 }
 
-void
-scripts_tag_ip(struct buf *b, const struct fumidai *cf, int af,
-    const uint8_t *addr)
-{
-	char text[64];
-
-	addr_format(af, addr, text, sizeof(text));
-	buf_adds(b, prefix(cf));
-	buf_add(b, "{ip:", 4);
-	buf_adds(b, text);
-	buf_addc(b, '}');
-}
-
-void
-scripts_tag_net(struct buf *b, const struct fumidai *cf, int af,
+/* tag_addr - "<prefix>{<kind><address>[/<plen>]}" (plen < 0: none) */
+static void
+tag_addr(struct buf *b, const struct fumidai *cf, const char *kind, int af,
     const uint8_t *addr, int plen)
 {
 	char text[64];
 
 	addr_format(af, addr, text, sizeof(text));
 	buf_adds(b, prefix(cf));
-	buf_add(b, "{n:", 3);
+	buf_adds(b, kind);
 	buf_adds(b, text);
-	buf_addc(b, '/');
-	buf_addu(b, (unsigned)plen);
+	if (plen >= 0) {
+		buf_addc(b, '/');
+		buf_addu(b, (unsigned)plen);
+	}
 	buf_addc(b, '}');
+}
+
+void
+scripts_tag_ip(struct buf *b, const struct fumidai *cf, int af,
+    const uint8_t *addr)
+{
+	tag_addr(b, cf, "{ip:", af, addr, -1);
+}
+
+void
+scripts_tag_net(struct buf *b, const struct fumidai *cf, int af,
+    const uint8_t *addr, int plen)
+{
+	tag_addr(b, cf, "{n:", af, addr, plen);
 }
 
 void

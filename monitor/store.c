@@ -555,6 +555,25 @@ post_alerts(struct store *s, struct rec *rec, const redisReply *reply)
 	free(argvlen);
 }
 
+/* answered - what every reply does first: 0 to go on, -1 when it is stale
+ * (an old link) or said "not now" (the link is then dropped) */
+static int
+answered(struct store *s, redisAsyncContext *ac, struct rec *rec,
+    redisReply *reply)
+{
+	if (reply == NULL || ac != s->ac)
+		return -1;
+	s->last_reply = mono_us();
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (not_now(s, reply))
+			return -1;
+		error_reply(s, rec, reply);
+	} else
+		s->noscript_streak = 0;
+	return 0;
+}
+
+/* reply_cb - a subject's script answered (with alerts to post, maybe) */
 static void
 reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
@@ -562,38 +581,24 @@ reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 	struct rec *rec = privdata;
 	redisReply *reply = r;
 
-	if (reply == NULL || ac != s->ac)
+	if (answered(s, ac, rec, reply) == -1)
 		return;
-	s->last_reply = mono_us();
-	if (reply->type == REDIS_REPLY_ERROR) {
-		if (not_now(s, reply))
-			return;
-		error_reply(s, rec, reply);
-	} else {
-		s->noscript_streak = 0;
-		if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 1)
-			post_alerts(s, rec, reply);
-	}
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 1)
+		post_alerts(s, rec, reply);
 	rec->replied++;
 	flight_advance(s);
 	pump(s);
 }
 
+/* post_cb - the post script answered */
 static void
 post_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct store *s = ac->data;
 	struct rec *rec = privdata;
-	redisReply *reply = r;
 
-	if (reply == NULL || ac != s->ac)
+	if (answered(s, ac, rec, r) == -1)
 		return;
-	s->last_reply = mono_us();
-	if (reply->type == REDIS_REPLY_ERROR) {
-		if (not_now(s, reply))
-			return;
-		error_reply(s, rec, reply);
-	}
 	rec->posts--;
 	flight_advance(s);
 	pump(s);
