@@ -129,12 +129,6 @@ end
 
 -- ---- distinct members: maps member -> last time ----
 
-local function mtouch(M, k, t)
-  local old = M[k]
-  if not old or old < t then M[k] = t end
-  return old
-end
-
 -- mprune - drop members older than w, then the oldest past cap; tf reads a
 -- member's time from its value
 local function mprune(M, ref, w, cap, tf)
@@ -310,6 +304,13 @@ end
 
 -- ---- account detectors ----
 
+-- knownip - the account logged in from ip before t (by its first success
+-- from there, so the answer does not depend on what else the batch held)
+local function knownip(S, ip, t)
+  local v = S.kn[ip]
+  return v ~= nil and type(v) == 'table' and v[1] < t
+end
+
 local function bf_eval(X, flush, ip, t, ref)
   local S, C = X.S, X.C
   local r = S.ip[ip]
@@ -321,7 +322,7 @@ local function bf_eval(X, flush, ip, t, ref)
   end
   if cnt < thr then return end
   local mi = lgap(r.e)
-  local known = S.kn[ip] ~= nil and S.kn[ip] <= t
+  local known = knownip(S, ip, t)
   local stale = known and (mi < 0 or mi >= C.stale)
   local kind = stale and 'stale_password' or 'brute_force'
   fire(X, flush, kind, kind .. '|' .. ip, stale and 'low' or 'medium', t,
@@ -377,7 +378,7 @@ local function acct_fail(X, e)
   r.c = r.c + e.n
   ladd(r.e, t, e.n)
   local mi = lgap(r.e)
-  local known = S.kn[ip] ~= nil and S.kn[ip] <= t
+  local known = knownip(S, ip, t)
   local stale = known and (mi < 0 or mi >= C.stale)
   local kind = stale and 'stale_password' or 'brute_force'
   check(X, kind .. '|' .. ip, t, C.bf_w, bf_eval, ip, t, S.now)
@@ -393,7 +394,7 @@ local function acct_success(X, e)
   local ip, t = e.ip, e.t
   local f = lsum(S.f, S.now, C.su_w, S.sfc)
   if f < C.su_f then return end
-  local known = ip ~= '' and S.kn[ip] ~= nil and S.kn[ip] < t
+  local known = ip ~= '' and knownip(S, ip, t)
   local n, others = 0, false
   for k, r in pairs(S.ip) do
     if r.l > S.now - C.su_w and (not S.sfc or r.l > S.sfc) then
@@ -407,7 +408,7 @@ local function acct_success(X, e)
     'critical', t, lfirst(S.f, S.now, C.su_w), t, X.name, ip, '',
     'login from ' .. (ip ~= '' and ip or 'an unknown address') ..
     ' after ' .. f .. ' failed attempts from ' .. n ..
-    ' addresses within ' .. C.su_w .. ' s (threshold ' .. C.su_f ..
+    (n == 1 and ' address' or ' addresses') .. ' within ' .. C.su_w .. ' s (threshold ' .. C.su_f ..
     '): the password may be stolen',
     kv('window', C.su_w) .. ',' .. kv('failures', f) .. ',' ..
     kv('ips', n) .. ',' .. kv('threshold', C.su_f) .. ',' ..
@@ -448,11 +449,12 @@ local function travel(X, e)
     from.t, to.t, X.name, e.ip, '',
     'logins from ' .. from.cc .. ' (' .. from.ip .. ') and ' .. to.cc ..
     ' (' .. to.ip .. ') ' .. fm_num(fm_floor(d)) .. ' km apart within ' ..
-    string.format('%.2f', hours) .. ' h: ' .. fm_num(fm_floor(speed)) ..
+    (hours < 1 and string.format('%.0f min', hours * 60) or
+      string.format('%.1f h', hours)) .. ': ' .. fm_num(fm_floor(speed)) ..
     ' km/h, above ' .. C.speed .. ' km/h',
     '"from":' .. place_json(from) .. ',"to":' .. place_json(to) .. ',' ..
     kv('distance_km', fm_num(fm_floor(d))) .. ',' ..
-    kv('hours', string.format('%.3f', hours)) .. ',' ..
+    kv('hours', string.format('%.4f', hours)) .. ',' ..
     kv('speed_kmh', fm_num(fm_floor(speed))) .. ',' ..
     kv('max_speed_kmh', C.speed))
 end
@@ -554,7 +556,7 @@ local function acct_ok(X, e)
     (S.fo ~= nil and e.t - S.fo >= C.learn_days * 86400)
   if not S.fo or e.t < S.fo then S.fo = e.t end
   if C.geo == 1 then acct_geo(X, e, learned) end
-  if e.ip ~= '' then mtouch(S.kn, e.ip, e.t) end
+  if e.ip ~= '' then dtouch(S.kn, e.ip, e.t) end
 end
 
 -- baseline - fold finished hours into the hourly average and maximum
@@ -779,7 +781,7 @@ local function fm_prune(X)
     lprune(S.f, ref, fm_max(C.su_w, C.di_lw))
     lprune(S.m, ref, C.sw)
     lprune(S.r, ref, C.sw)
-    mprune(S.kn, ref, X.ttl, 64)
+    mprune(S.kn, ref, X.ttl, 64, dlast)
     mprune(S.cc_t, ref, C.cw, 64, dlast)
     mprune(S.cc, ref, X.ttl, 64, function(c) return c.l end)
     mprune(S.as, ref, X.ttl, 64, function(c) return c.l end)

@@ -820,6 +820,69 @@ sub smtp_auth_fail {
 	    pass => $badpass);
 }
 
+# smtp_bulk_send - AUTH PLAIN on submission from $ip once, then send $n
+# messages in that one session (MAIL, RCPT..., DATA each time), as a
+# spammer with a stolen password does; returns a hash: auth => code,
+# queue_ids => [one per message accepted], sent => count.  Options: rcpts
+# => [..] (default ["bulk\@discard.test"]), subject, helo.
+sub smtp_bulk_send {
+	my ($self, $ip, $user, $pass, $from, $n, %o) = @_;
+	my $s = $self->_connect($ip, 'submission');
+	my $cmd = sub {
+		print {$s} "$_[0]\r\n" if defined $_[0];
+		return _smtp_reply($s);
+	};
+	my %r = (queue_ids => [], sent => 0);
+	$cmd->(undef);
+	$cmd->('EHLO ' . ($o{helo} // 'bulk.example.org'));
+	($r{auth}) = $cmd->('AUTH PLAIN ' .
+	    encode_base64("\0$user\0$pass", ''));
+	my @rcpts = @{$o{rcpts} // [ 'bulk@discard.test' ]};
+	for my $i (1 .. ($r{auth} == 235 ? $n : 0)) {
+		my ($c) = $cmd->("MAIL FROM:<$from>");
+		last unless $c == 250;
+		my $ok = 0;
+		for my $rc (@rcpts) {
+			($c) = $cmd->("RCPT TO:<$rc>");
+			$ok++ if $c =~ /^2/;
+		}
+		($c) = $ok ? $cmd->('DATA') : $cmd->('RSET');
+		next unless $ok && $c == 354;
+		print {$s} _message({ from => $from, rcpts => \@rcpts,
+		    subject => ($o{subject} // 'bulk') . " $i" });
+		my ($code, $text) = $cmd->(undef);
+		next unless $code == 250;
+		$r{sent}++;
+		push @{$r{queue_ids}}, $1 if $text =~ /queued as (\w+)/;
+	}
+	$cmd->('QUIT');
+	close $s;
+	return \%r;
+}
+
+# parallel - run each code ref in its own child process at once (clients
+# that overlap, as a botnet's do) and wait for all; returns the number of
+# children that failed (died or returned false).  Children leave with
+# _exit: no END block, destructor or temporary-directory cleanup runs.
+sub parallel {
+	my ($self, @subs) = @_;
+	my @pids;
+	for my $sub (@subs) {
+		my $pid = fork // die "fork: $!";
+		if ($pid == 0) {
+			my $ok = eval { $sub->() };
+			_exit($ok ? 0 : 1);
+		}
+		push @pids, $pid;
+	}
+	my $bad = 0;
+	for my $pid (@pids) {
+		waitpid $pid, 0;
+		$bad++ if $?;
+	}
+	return $bad;
+}
+
 sub _imap_quote {
 	my ($v) = @_;
 	$v =~ s/(["\\])/\\$1/g;
