@@ -10,9 +10,10 @@
 -- member to last time; both are pruned to what the largest window needs.
 --
 -- The D operation's arguments (model.c emit_det):
---   D type bare ncfg cfg*ncfg name nev event*nev
+--   D type bare cfg name nev event*nev
 --   type: a (account) i (address) n (network) g (global); bare: the
---   subject's tag without prefix and braces, for alert ids; name: the
+--   subject's tag without prefix and braces, for alert ids; cfg: the
+--   settings, numbers separated by commas in FM_CFG's order; name: the
 --   JSON-escaped account, the address, the network, or "".
 --   event fields: a: k t n unknown service ip qn cc cname city lat lon acc
 --   asn org (15); i, n: k t n unknown service ip account (7); g: k t n (3).
@@ -394,16 +395,15 @@ local function acct_success(X, e)
   local ip, t = e.ip, e.t
   local f = lsum(S.f, S.now, C.su_w, S.sfc)
   if f < C.su_f then return end
+  -- from an address the account used before, it is the owner logging in
+  -- (maybe while someone else guesses elsewhere): not this alert
   local known = ip ~= '' and knownip(S, ip, t)
-  local n, others = 0, false
-  for k, r in pairs(S.ip) do
-    if r.l > S.now - C.su_w and (not S.sfc or r.l > S.sfc) then
-      n = n + 1
-      if k ~= ip then others = true end
-    end
+  local n = 0
+  for _, r in pairs(S.ip) do
+    if r.l > S.now - C.su_w and (not S.sfc or r.l > S.sfc) then n = n + 1 end
   end
   S.sfc = t
-  if known and not others then return end
+  if known then return end
   fire(X, false, 'success_after_failures', 'success_after_failures|' .. ip,
     'critical', t, lfirst(S.f, S.now, C.su_w), t, X.name, ip, '',
     'login from ' .. (ip ~= '' and ip or 'an unknown address') ..
@@ -517,7 +517,7 @@ local function acct_geo(X, e, learned)
         ks('country', e.cc) .. ',' .. ks('country_name', e.cname) .. ',' ..
         ks('city', e.city) .. ',' .. kv('asn', e.asn ~= '' and e.asn or 0) ..
         ',' .. kv('known', known_list(S.cc, true)) .. ',' ..
-        kv('logins', S.no - 1))
+        kv('logins', S.gn - 1))
     end
     seen(X, S.cc, e.cc, 'cc:' .. e.cc, t, e.cname)
     if e.city ~= '' then
@@ -537,7 +537,7 @@ local function acct_geo(X, e, learned)
         ') for this account, from ' .. e.ip,
         kv('asn', e.asn) .. ',' .. ks('org', e.org) .. ',' ..
         ks('country', e.cc) .. ',' .. kv('known', known_list(S.as, false)) ..
-        ',' .. kv('logins', S.no - 1))
+        ',' .. kv('logins', S.gn - 1))
     end
     seen(X, S.as, e.asn, 'asn:' .. e.asn, t, e.org)
   end
@@ -552,10 +552,15 @@ local function acct_ok(X, e)
   local S, C = X.S, X.C
   acct_success(X, e)
   S.no = S.no + 1
-  local learned = S.no - 1 >= C.learn_logins or
-    (S.fo ~= nil and e.t - S.fo >= C.learn_days * 86400)
-  if not S.fo or e.t < S.fo then S.fo = e.t end
-  if C.geo == 1 then acct_geo(X, e, learned) end
+  -- learning counts located logins only: logins from unlocated addresses
+  -- (LAN, CGNAT, webmail) teach nothing about where the owner is
+  if C.geo == 1 and (e.cc ~= '' or (e.asn ~= '' and e.asn ~= '0')) then
+    S.gn = (S.gn or 0) + 1
+    local learned = S.gn - 1 >= C.learn_logins or
+      (S.gfo ~= nil and e.t - S.gfo >= C.learn_days * 86400)
+    if not S.gfo or e.t < S.gfo then S.gfo = e.t end
+    acct_geo(X, e, learned)
+  end
   if e.ip ~= '' then dtouch(S.kn, e.ip, e.t) end
 end
 
@@ -631,24 +636,38 @@ end
 
 -- ---- address and network detectors ----
 
+-- spraying - distinct accounts that failed from the source within w, or
+-- nil when that is below thr or when the source is mostly used by its own
+-- users (a webmail or proxy address: more than a third of the accounts
+-- seen there logged in); the second value counts those that logged in
+local function spraying(X, ref, w, thr)
+  local S = X.S
+  local n = dcount(S.a, ref, w)
+  if n < thr then return nil end
+  local ok = S.o and dcount(S.o, ref, w) or 0
+  if 2 * ok >= n then return nil end
+  if X.type == 'n' and dcount(S.ips, ref, w) < 2 then return nil end
+  return n, ok
+end
+
 local function sp_eval(X, flush, t, ref)
   local S, C = X.S, X.C
   local net = X.type == 'n'
   local kind = net and 'spray_net' or 'spray'
   local w, thr = C.sp_w, net and C.sp_net or C.sp_acc
-  local n = dcount(S.a, ref, w)
-  if n < thr and not net then
+  local n, ok = spraying(X, ref, w, thr)
+  if not n and not net then
     w, thr = C.sp_lw, C.sp_lacc
-    n = dcount(S.a, ref, w)
+    n, ok = spraying(X, ref, w, thr)
   end
-  if n < thr or (net and dcount(S.ips, ref, w) < 2) then return end
+  if not n then return end
   fire(X, flush, kind, kind, 'high', t, lfirst(S.f, ref, w),
     llast(S.f, ref), '', net and '' or X.name, net and X.name or '',
     (net and 'network ' or '') .. X.name .. ' failed to log in to ' ..
     n .. ' accounts within ' .. w .. ' s (threshold ' .. thr .. ')',
     kv('window', w) .. ',' .. kv('accounts', n) .. ',' ..
-    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr),
-    dcross(S.a, ref, w, thr))
+    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr) ..
+    ',' .. kv('ok_accounts', ok), dcross(S.a, ref, w, thr))
 end
 
 local function uu_eval(X, flush, t, ref)
@@ -688,16 +707,22 @@ local function src_fail(X, e)
   end
 end
 
+-- src_ok - a successful login from the source; true when it changed the
+-- source's state (successes are remembered only where failures are: they
+-- tell a busy shared address from a sprayer)
 local function src_ok(X, e)
   local S, C = X.S, X.C
   local net = X.type == 'n'
+  if next(S.a) == nil then return false end
   local w, thr = C.sp_w, net and C.sp_net or C.sp_acc
-  local n = dcount(S.a, S.now, w)
-  if n < thr and not net then
+  local n = spraying(X, S.now, w, thr)
+  if not n and not net then
     w, thr = C.sp_lw, C.sp_lacc
-    n = dcount(S.a, S.now, w)
+    n = spraying(X, S.now, w, thr)
   end
-  if n < thr or (net and dcount(S.ips, S.now, w) < 2) then return end
+  S.o = S.o or {}
+  dtouch(S.o, e.acct, e.t)
+  if not n then return true end
   fire(X, false, 'success_from_sprayer', 'success_from_sprayer|' .. e.acct,
     'critical', e.t, e.t, e.t, e.acct, e.ip, net and X.name or '',
     'login to this account from ' .. e.ip .. ', ' ..
@@ -706,6 +731,7 @@ local function src_ok(X, e)
     kv('window', w) .. ',' .. kv('accounts', n) .. ',' ..
     kv('threshold', thr) .. ',' .. ks('scope', net and 'net' or 'ip') ..
     ',' .. ks('service', e.svc))
+  return true
 end
 
 -- ---- global ----
@@ -792,6 +818,7 @@ local function fm_prune(X)
     local w = fm_max(C.sp_w, C.sp_lw)
     mprune(S.a, ref, w, 2048, dlast)
     mprune(S.u, ref, C.uu_w, 2048, dlast)
+    if S.o then mprune(S.o, ref, w, 2048, dlast) end
     if S.ips then mprune(S.ips, ref, w, 512, dlast) end
     lprune(S.f, ref, w)
   end
@@ -801,9 +828,12 @@ local function fm_detect(A, i, base, stream, seq, ttl, dupq)
   local X = {type = A[i + 1], bare = A[i + 2], C = {}, out = {}, order = {},
     open = {}, geo = {}, dupq = dupq, ttl = tonumber(ttl), pend = {},
     porder = {}}
-  local nc = tonumber(A[i + 3])
-  for j = 1, nc do X.C[FM_CFG[j]] = tonumber(A[i + 3 + j]) end
-  i = i + 4 + nc
+  local j = 0
+  for v in string.gmatch(A[i + 3], '[^,]+') do
+    j = j + 1
+    X.C[FM_CFG[j]] = tonumber(v)
+  end
+  i = i + 4
   X.cd = X.C.cd
   X.name = A[i]
   local nev = tonumber(A[i + 1])
@@ -843,8 +873,8 @@ local function fm_detect(A, i, base, stream, seq, ttl, dupq)
     elseif e.k == 'f' then
       changed = true
       src_fail(X, e)
-    else
-      src_ok(X, e)
+    elseif src_ok(X, e) then
+      changed = true
     end
   end
   flush_pending(X)
