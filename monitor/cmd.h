@@ -18,6 +18,9 @@ int cmd_stats(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);		/* cmd_alerts.c */
 int cmd_check_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);		/* cmd_audit.c */
+int cmd_audits(int argc, char **argv);		/* cmd_audits.c */
+int cmd_release(int argc, char **argv);		/* cmd_release.c */
+int cmd_blocklist(int argc, char **argv);	/* cmd_blocklist.c */
 
 /* cmd_load_config - -c path (NULL: default); prints the error and returns
  * NULL on failure (callers exit 2). */

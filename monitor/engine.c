@@ -25,11 +25,13 @@
 #include "checkpoint.h"
 #include "conf.h"
 #include "correlate.h"
+#include "audit_sched.h"
 #include "engine.h"
 #include "event.h"
 #include "log.h"
 #include "logline.h"
 #include "pipeline.h"
+#include "policy.h"
 #include "redisd.h"
 #include "store.h"
 
@@ -53,6 +55,8 @@ struct engine {
 	struct redisd *redisd;
 	struct pipeline *pl;
 	struct store *store;
+	struct policy *policy;		/* run: Postfix policy server, or NULL */
+	struct audit_sched *audits;	/* run: scheduled audits, or NULL */
 	struct tail **tails;		/* one per input (run) or current file */
 	struct input_ctx *ictx;
 	struct tail_pos *pos;		/* per input: end of the last chunk read */
@@ -498,6 +502,10 @@ engine_setup(struct engine *e, char *err, size_t errlen)
 	batch_init(&e->cur);
 	if (e->mode == MODE_REPLAY)
 		return 0;
+	if (e->cf->policy.listen != NULL &&
+	    (e->policy = policy_new(e->base, e->cf, err, errlen)) == NULL)
+		return -1;
+	e->audits = audit_sched_new(e->base, e->cf);
 	snprintf(e->stream, sizeof(e->stream), "run:%s", e->cf->instance);
 	if (engine_restore(e, err, errlen) == -1)
 		return -1;
@@ -530,6 +538,10 @@ engine_teardown(struct engine *e)
 {
 	size_t i;
 
+	audit_sched_free(e->audits);
+	e->audits = NULL;
+	policy_free(e->policy);
+	e->policy = NULL;
 	for (i = 0; e->tails != NULL && i < e->nin; i++)
 		tail_free(e->tails[i]);
 	free(e->tails);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_sched.h"
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
@@ -26,8 +27,11 @@ static const struct {
 	{ "account", cmd_account, "show an account's recent history and counters" },
 	{ "stats", cmd_stats, "show global counters and input positions" },
 	{ "alerts", cmd_alerts, "list the alerts the detectors raised" },
+	{ "release", cmd_release, "lift the flag that makes the policy server refuse an account" },
+	{ "blocklist", cmd_blocklist, "list the blocked addresses and networks" },
 	{ "check-config", cmd_check_config, "validate the configuration and print it" },
 	{ "audit", cmd_audit, "audit SMTP posture: relay, smtp, op25b (no config needed)" },
+	{ "audits", cmd_audits, "show the scheduled audits' latest results and history" },
 };
 
 static void
@@ -97,6 +101,7 @@ main(int argc, char **argv)
 	size_t i;
 
 	log_init(LOG_TO_STDERR, getenv("FUMIDAI_DEBUG") != NULL);
+	audit_sched_argv0(argv[0]);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
