@@ -12,6 +12,14 @@
  * inconclusive.  A dropped connection is reopened (at most 3 times) and
  * the matrix goes on where it stopped.
  *
+ * With --sink ADDRESS (and only then) DATA is sent, once: after the
+ * matrix, if some test got a 2xx to RCPT, the first such test form is
+ * tried again with the user's sink address in place of the external
+ * recipient, and a small labelled test message (Subject "fumidai open
+ * relay test ID") goes through DATA.  The reply to the final dot is
+ * reported; delivery into the sink mailbox is the proof, which the user
+ * checks.  The sink transaction does not change any verdict.
+ *
  * SECURITY: the server's replies are untrusted text: stored as bytes,
  * printed escaped.  Only reserved example domains are used by default.
  */
@@ -21,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -55,10 +65,25 @@ struct relay_opts {
 	const char *domains[RELAY_MAX_DOMAINS];	/* the server's own */
 	size_t ndomains;
 	const char *helo;
+	const char *sink;		/* --sink: prove delivery, or NULL */
 	int timeout_ms, no_tls, json;
 };
 
-enum relay_step { RS_HELLO, RS_RSET, RS_MAIL, RS_RCPT, RS_QUIT, RS_DONE };
+enum relay_step {
+	RS_HELLO, RS_RSET, RS_MAIL, RS_RCPT, RS_DATA, RS_DOT, RS_QUIT, RS_DONE,
+};
+
+/* The one DATA transaction of --sink, after the matrix. */
+struct relay_sink {
+	int prepared;			/* the matrix is over: decided */
+	int active;			/* a transaction is to be (was) made */
+	size_t form;			/* index of the relaying test used */
+	struct relay_test t;		/* its envelope and MAIL/RCPT replies */
+	int data_code, dot_code;	/* replies to DATA and to the dot */
+	char *data_text, *dot_text;
+	char id[40];			/* in the Subject and Message-ID */
+	char msgid[320];
+};
 
 struct relay_audit {
 	struct relay_opts *o;
@@ -70,7 +95,8 @@ struct relay_audit {
 	char tls_info[128];
 	int tls;
 	struct relay_test tests[RELAY_MAX_TESTS];
-	size_t ntests, cur;
+	size_t ntests, cur;		/* cur == ntests: the sink, if any */
+	struct relay_sink sink;
 	enum relay_step step;
 	int reconnects;
 	int errors;			/* rejections in this session */
@@ -82,41 +108,44 @@ struct relay_audit {
 
 static void relay_cb(struct smtpc *, enum smtpc_ev, void *);
 static void relay_lost(struct relay_audit *, const char *);
+static void relay_next(struct relay_audit *);
 
 /* relay_add - one test of the matrix */
 static void
-relay_add(struct relay_audit *a, const char *name, const char *from,
-    const char *to)
+relay_add(struct relay_test *tests, size_t *n, const char *name,
+    const char *from, const char *to)
 {
 	struct relay_test *t;
 
-	if (a->ntests == RELAY_MAX_TESTS)
+	if (*n == RELAY_MAX_TESTS)
 		return;
-	t = &a->tests[a->ntests++];
+	t = &tests[(*n)++];
 	t->name = xstrdup(name);
 	t->from = xstrdup(from);
 	t->to = xstrdup(to);
 }
 
-/* relay_matrix - the tests, once the server's name and address are known */
+/* relay_matrix - the tests for recipient to into tests[*n], once the
+ * server's name and address are known */
 static void
-relay_matrix(struct relay_audit *a)
+relay_matrix(struct relay_audit *a, const char *to, struct relay_test *tests,
+    size_t *n)
 {
-	const char *to = a->o->to, *at = strrchr(to, '@');
+	const char *at = strrchr(to, '@');
 	const char *srv = a->server, *ip = a->ipl, *dot;
 	char lp[256], dom[256], f[600], r[1200];
 	size_t i;
 
 	snprintf(lp, sizeof(lp), "%.*s", (int)(at - to), to);
 	snprintf(dom, sizeof(dom), "%s", at + 1);
-	relay_add(a, "null sender", "", to);
-	relay_add(a, "external sender", a->o->from, to);
+	relay_add(tests, n, "null sender", "", to);
+	relay_add(tests, n, "external sender", a->o->from, to);
 	snprintf(f, sizeof(f), "fumidai-audit@%s", srv);
-	relay_add(a, "sender at server name", f, to);
+	relay_add(tests, n, "sender at server name", f, to);
 	snprintf(f, sizeof(f), "fumidai-audit@%s", ip);
-	relay_add(a, "sender at server IP literal", f, to);
+	relay_add(tests, n, "sender at server IP literal", f, to);
 #define R(name, ...) do { snprintf(r, sizeof(r), __VA_ARGS__); \
-	relay_add(a, name, f, r); } while (0)
+	relay_add(tests, n, name, f, r); } while (0)
 	R("percent hack at IP literal", "%s%%%s@%s", lp, dom, ip);
 	R("percent hack at server name", "%s%%%s@%s", lp, dom, srv);
 	R("quoted local part with at", "\"%s@%s\"", lp, dom);
@@ -133,12 +162,168 @@ relay_matrix(struct relay_audit *a)
 	/* external to external, posing as one of the server's own domains */
 	if ((dot = strchr(srv, '.')) != NULL && strchr(dot + 1, '.') != NULL) {
 		snprintf(f, sizeof(f), "fumidai-audit@%s", dot + 1);
-		relay_add(a, "sender at server's parent domain", f, to);
+		relay_add(tests, n, "sender at server's parent domain", f, to);
 	}
 	for (i = 0; i < a->o->ndomains; i++) {
 		snprintf(f, sizeof(f), "fumidai-audit@%s", a->o->domains[i]);
-		relay_add(a, "sender at own domain", f, to);
+		relay_add(tests, n, "sender at own domain", f, to);
 	}
+}
+
+static void
+relay_test_free(struct relay_test *t)
+{
+	free(t->name);
+	free(t->from);
+	free(t->to);
+	free(t->mail_text);
+	free(t->rcpt_text);
+	free(t->error);
+}
+
+/* relay_sink_prepare - the matrix is over: with --sink and a test that
+ * relayed, make the sink transaction from the first such test's form */
+static void
+relay_sink_prepare(struct relay_audit *a)
+{
+	struct relay_sink *s = &a->sink;
+	struct relay_test m[RELAY_MAX_TESTS];
+	size_t i, n = 0;
+
+	s->prepared = 1;
+	if (a->o->sink == NULL)
+		return;
+	for (i = 0; i < a->ntests && a->tests[i].verdict != RV_OPEN; i++)
+		;
+	if (i == a->ntests)
+		return;
+	memset(m, 0, sizeof(m));
+	relay_matrix(a, a->o->sink, m, &n);	/* same forms, same order */
+	if (i < n) {
+		s->form = i;
+		s->t = m[i];
+		memset(&m[i], 0, sizeof(m[i]));
+		s->active = 1;
+		snprintf(s->id, sizeof(s->id), "%llx.%x",
+		    (unsigned long long)now_us(), (unsigned)getpid());
+		snprintf(s->msgid, sizeof(s->msgid),
+		    "<fumidai-relay-test.%s@%s>", s->id, a->o->helo);
+	}
+	while (n > 0)
+		relay_test_free(&m[--n]);
+}
+
+/* relay_current - the test under way: one of the matrix, then the sink
+ * transaction (if any), then NULL */
+static struct relay_test *
+relay_current(struct relay_audit *a)
+{
+	if (a->cur < a->ntests)
+		return &a->tests[a->cur];
+	if (a->cur > a->ntests)
+		return NULL;
+	if (!a->sink.prepared)
+		relay_sink_prepare(a);
+	return a->sink.active ? &a->sink.t : NULL;
+}
+
+/* sink_add - s into the message: printable ASCII only, at most 200 bytes
+ * (the server's name is untrusted; no line may break or start a dot) */
+static void
+sink_add(struct buf *b, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < 200; i++)
+		buf_addc(b, s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
+}
+
+/* relay_sink_send - the test message through smtpc_data; 0 or -1 */
+static int
+relay_sink_send(struct relay_audit *a)
+{
+	const struct relay_sink *s = &a->sink;
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	struct buf b;
+	int rc;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	buf_init(&b);
+	buf_adds(&b, "From: fumidai relay audit <");
+	sink_add(&b, a->o->from);
+	buf_adds(&b, ">\r\nTo: <");
+	sink_add(&b, a->o->sink);
+	buf_printf(&b, ">\r\nSubject: fumidai open relay test %s\r\n"
+	    "Date: %s\r\nMessage-ID: ", s->id, date);
+	sink_add(&b, s->msgid);
+	buf_adds(&b, "\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=us-ascii\r\n"
+	    "Auto-Submitted: auto-generated\r\n\r\n"
+	    "This is a test message from fumidai's open relay audit\r\n"
+	    "(fumidai audit relay --sink), sent without authentication\r\n"
+	    "through the mail server below to the address its user named.\r\n"
+	    "If it reached that mailbox, the server relays mail for anyone:\r\n"
+	    "it is an open relay.\r\n\r\nServer:    ");
+	sink_add(&b, a->o->target.host);
+	buf_printf(&b, " port %s (", a->o->target.port);
+	sink_add(&b, a->server);
+	buf_adds(&b, " ");
+	sink_add(&b, a->ipl);
+	buf_adds(&b, ")\r\nTest form: ");
+	sink_add(&b, s->t.name);
+	buf_adds(&b, "\r\nEnvelope:  MAIL FROM:<");
+	sink_add(&b, s->t.from);
+	buf_adds(&b, "> RCPT TO:<");
+	sink_add(&b, s->t.to);
+	buf_printf(&b, ">\r\nTest id:   %s\r\n", s->id);
+	rc = smtpc_data(a->c, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+/* relay_sink_reply - the sink transaction from RCPT on: DATA, the
+ * message, then on to QUIT */
+static void
+relay_sink_reply(struct relay_audit *a, int code)
+{
+	struct relay_sink *s = &a->sink;
+	const char *text = smtpc_text(a->c);
+	int unsent = 0;
+
+	switch (a->step) {
+	case RS_RCPT:
+		s->t.rcpt_code = code;
+		s->t.rcpt_text = xstrdup(text);
+		if (code / 100 == 2) {
+			a->step = RS_DATA;
+			if (smtpc_cmd(a->c, "DATA") == 0)
+				return;
+			unsent = 1;
+		}
+		break;
+	case RS_DATA:
+		s->data_code = code;
+		s->data_text = xstrdup(text);
+		if (code == 354) {
+			a->step = RS_DOT;
+			if (relay_sink_send(a) == 0)
+				return;
+			unsent = 1;
+		}
+		break;
+	default:
+		s->dot_code = code;
+		s->dot_text = xstrdup(text);
+		break;
+	}
+	if (unsent && s->t.error == NULL)
+		s->t.error = xstrdup("command could not be sent");
+	a->cur++;
+	a->step = RS_HELLO;
+	relay_next(a);
 }
 
 /* relay_connect - open (or reopen) the session; -1 when it cannot start */
@@ -194,17 +379,16 @@ static void
 relay_next(struct relay_audit *a)
 {
 	char line[1300];
-	struct relay_test *t;
+	struct relay_test *t = relay_current(a);
 
-	if (a->cur >= a->ntests || (a->step == RS_HELLO &&
+	if (t == NULL || (a->step == RS_HELLO &&
 	    a->errors >= RELAY_ERRORS_PER_SESSION)) {
-		a->recycle = a->cur < a->ntests;
+		a->recycle = t != NULL;
 		a->step = RS_QUIT;
 		if (smtpc_quit(a->c) == -1)
 			relay_finish(a);
 		return;
 	}
-	t = &a->tests[a->cur];
 	switch (a->step) {
 	case RS_RSET:
 		snprintf(line, sizeof(line), "MAIL FROM:<%s>", t->from);
@@ -232,11 +416,15 @@ relay_next(struct relay_audit *a)
 static void
 relay_reply(struct relay_audit *a)
 {
-	struct relay_test *t = &a->tests[a->cur];
+	struct relay_test *t = relay_current(a);
 	int code = smtpc_code(a->c);
 
 	if (code == 421) {		/* the server is closing: reopen */
 		relay_lost(a, "server said 421");
+		return;
+	}
+	if (t == &a->sink.t && a->step >= RS_RCPT) {
+		relay_sink_reply(a, code);
 		return;
 	}
 	if (a->step == RS_MAIL) {
@@ -273,15 +461,16 @@ relay_lost(struct relay_audit *a, const char *why)
 		relay_finish(a);
 		return;
 	}
-	if (a->step != RS_HELLO && a->cur < a->ntests) {
-		t = &a->tests[a->cur];
+	if (a->step != RS_HELLO && (t = relay_current(a)) != NULL) {
 		free(t->error);
 		t->error = xstrdup(why);
 		t->verdict = RV_INCONCLUSIVE;
-		if (a->reconnects > 0 || a->step == RS_RCPT)
-			a->cur++;	/* do not retry a test forever */
+		/* do not retry a test forever, nor send a message twice */
+		if (a->reconnects > 0 || (a->step >= RS_RCPT &&
+		    a->step <= RS_DOT))
+			a->cur++;
 	}
-	if (a->step == RS_QUIT || a->cur >= a->ntests ||
+	if (a->step == RS_QUIT || relay_current(a) == NULL ||
 	    a->reconnects++ >= RELAY_RECONNECTS) {
 		relay_finish(a);
 		return;
@@ -304,7 +493,7 @@ relay_ready(struct relay_audit *a)
 		a->tls = smtpc_tls(a->c);
 		snprintf(a->tls_info, sizeof(a->tls_info), "%s",
 		    smtpc_tls_info(a->c));
-		relay_matrix(a);
+		relay_matrix(a, a->o->to, a->tests, &a->ntests);
 	}
 	a->step = RS_HELLO;	/* relay_next starts a test with RSET */
 	relay_next(a);
@@ -364,6 +553,21 @@ relay_overall(const struct relay_audit *a, size_t *nopen)
 	    RV_INCONCLUSIVE;
 }
 
+/* relay_sink_note - what the sink transaction means, in words */
+static const char *
+relay_sink_note(const struct relay_audit *a)
+{
+	const struct relay_sink *s = &a->sink;
+
+	if (!s->active)
+		return "no attempt was accepted at RCPT: nothing was sent";
+	if (s->dot_code / 100 == 2)
+		return "the server took the test message: it relays if the "
+		    "message reaches the sink mailbox (check it for the "
+		    "Subject \"fumidai open relay test ID\")";
+	return "the server did not take the test message";
+}
+
 static void
 json_reply(struct buf *b, const char *key, int code, const char *text)
 {
@@ -374,6 +578,52 @@ json_reply(struct buf *b, const char *key, int code, const char *text)
 	}
 	buf_printf(b, "{\"code\":%d,\"text\":", code);
 	json_str(b, text, strlen(text));
+	buf_addc(b, '}');
+}
+
+/* relay_sink_json - the "sink" member: null without --sink */
+static void
+relay_sink_json(const struct relay_audit *a, struct buf *b)
+{
+	const struct relay_sink *s = &a->sink;
+	const char *no = "null";
+
+	if (a->o->sink == NULL) {
+		buf_adds(b, no);
+		return;
+	}
+	buf_adds(b, "{\"address\":");
+	json_str(b, a->o->sink, strlen(a->o->sink));
+	buf_printf(b, ",\"sent\":%s,\"queued\":%s,\"form\":",
+	    s->dot_code != 0 ? "true" : "false",
+	    s->dot_code / 100 == 2 ? "true" : "false");
+	if (s->active) {
+		json_str(b, s->t.name, strlen(s->t.name));
+		buf_adds(b, ",\"from\":");
+		json_str(b, s->t.from, strlen(s->t.from));
+		buf_adds(b, ",\"to\":");
+		json_str(b, s->t.to, strlen(s->t.to));
+		buf_printf(b, ",\"id\":\"%s\",\"message_id\":", s->id);
+		json_str(b, s->msgid, strlen(s->msgid));
+	} else
+		buf_printf(b, "%s,\"from\":%s,\"to\":%s,\"id\":%s,"
+		    "\"message_id\":%s", no, no, no, no, no);
+	json_reply(b, "mail", s->t.mail_code, s->t.mail_text);
+	json_reply(b, "rcpt", s->t.rcpt_code, s->t.rcpt_text);
+	json_reply(b, "data", s->data_code, s->data_text);
+	buf_adds(b, ",\"code\":");
+	if (s->dot_code != 0) {
+		buf_printf(b, "%d,\"text\":", s->dot_code);
+		json_str(b, s->dot_text, strlen(s->dot_text));
+	} else
+		buf_adds(b, "null,\"text\":null");
+	buf_adds(b, ",\"error\":");
+	if (s->t.error != NULL)
+		json_str(b, s->t.error, strlen(s->t.error));
+	else
+		buf_adds(b, no);
+	buf_adds(b, ",\"note\":");
+	json_str(b, relay_sink_note(a), strlen(relay_sink_note(a)));
 	buf_addc(b, '}');
 }
 
@@ -420,11 +670,48 @@ relay_print_json(const struct relay_audit *a, enum relay_verdict v)
 			buf_adds(&b, "null");
 		buf_printf(&b, ",\"verdict\":\"%s\"}", verdict_names[t->verdict]);
 	}
-	buf_adds(&b, "],\"transcript\":[");
+	buf_adds(&b, "],\"sink\":");
+	relay_sink_json(a, &b);
+	buf_adds(&b, ",\"transcript\":[");
 	buf_add(&b, a->transcript.data, a->transcript.len);
 	buf_adds(&b, "]}\n");
 	fwrite(b.data, 1, b.len, stdout);
 	buf_free(&b);
+}
+
+/* relay_sink_text - the sink transaction, for people */
+static void
+relay_sink_text(const struct relay_audit *a)
+{
+	const struct relay_sink *s = &a->sink;
+
+	printf("sink <%s>: ", a->o->sink);
+	if (s->active) {
+		printf("test message sent as \"%s\": ", s->t.name);
+		if (s->t.error != NULL)
+			audit_print_escaped(stdout, s->t.error);
+		else if (s->dot_code != 0) {
+			printf("%d ", s->dot_code);
+			audit_print_escaped(stdout, s->dot_text);
+		} else if (s->data_code != 0) {
+			printf("DATA %d ", s->data_code);
+			audit_print_escaped(stdout, s->data_text);
+		} else if (s->t.rcpt_code != 0) {
+			printf("RCPT %d ", s->t.rcpt_code);
+			audit_print_escaped(stdout, s->t.rcpt_text);
+		} else if (s->t.mail_code != 0) {
+			printf("MAIL %d ", s->t.mail_code);
+			audit_print_escaped(stdout, s->t.mail_text);
+		}
+		printf("\n  ");
+	}
+	if (s->dot_code / 100 == 2)
+		printf("the server took the test message: it relays if the "
+		    "message reaches\n  <%s> (check that mailbox for the "
+		    "Subject \"fumidai open relay test %s\")\n", a->o->sink,
+		    s->id);
+	else
+		printf("%s\n", relay_sink_note(a));
 }
 
 static void
@@ -459,6 +746,8 @@ relay_print_text(const struct relay_audit *a, enum relay_verdict v,
 		    t->mail_text : "");
 		printf("\n");
 	}
+	if (a->o->sink != NULL)
+		relay_sink_text(a);
 	if (a->failed)
 		printf("could not run: %s\nverdict: inconclusive\n", a->err);
 	else
@@ -471,14 +760,11 @@ relay_free(struct relay_audit *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->ntests; i++) {
-		free(a->tests[i].name);
-		free(a->tests[i].from);
-		free(a->tests[i].to);
-		free(a->tests[i].mail_text);
-		free(a->tests[i].rcpt_text);
-		free(a->tests[i].error);
-	}
+	for (i = 0; i < a->ntests; i++)
+		relay_test_free(&a->tests[i]);
+	relay_test_free(&a->sink.t);
+	free(a->sink.data_text);
+	free(a->sink.dot_text);
 	smtpc_free(a->c);
 	audit_hello_free(&a->hello);
 	free(a->banner);
@@ -492,8 +778,25 @@ relay_usage(void)
 	fprintf(stderr, "usage: fumidai audit relay HOST[:PORT] [--json] "
 	    "[--to ADDR] [--from ADDR]\n"
 	    "       [--from-domain D]... [--helo NAME] [--timeout MS] "
-	    "[--no-tls]\n");
+	    "[--no-tls] [--sink ADDR]\n");
 	return AUDIT_NORUN;
+}
+
+/* relay_sink_bad - 1 unless addr (if any) is a plain address: something
+ * with an '@', no space, control byte or angle bracket, at most 250 bytes */
+static int
+relay_sink_bad(const char *addr)
+{
+	const unsigned char *p;
+
+	if (addr == NULL)
+		return 0;
+	if (strchr(addr, '@') == NULL || strlen(addr) > 250 || addr[0] == '@')
+		return 1;
+	for (p = (const unsigned char *)addr; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
+			return 1;
+	return 0;
 }
 
 /* relay_options - parse argv into o; -1 on a usage error */
@@ -508,6 +811,7 @@ relay_options(int argc, char **argv, struct relay_opts *o)
 		{ "helo", required_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "no-tls", no_argument, NULL, 'n' },
+		{ "sink", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[300];
@@ -521,6 +825,7 @@ relay_options(int argc, char **argv, struct relay_opts *o)
 		case 'f': o->from = optarg; break;
 		case 'H': o->helo = optarg; break;
 		case 'n': o->no_tls = 1; break;
+		case 's': o->sink = optarg; break;
 		case 'T': o->timeout_ms = atoi(optarg); break;
 		case 'd':
 			if (o->ndomains == RELAY_MAX_DOMAINS)
@@ -534,7 +839,7 @@ relay_options(int argc, char **argv, struct relay_opts *o)
 	    strchr(o->to, '@') == NULL || strlen(o->to) > 250 ||
 	    strlen(o->from) > 250 || strlen(o->helo) > 250 ||
 	    strpbrk(o->to, "<>\r\n") || strpbrk(o->from, "<>\r\n") ||
-	    strpbrk(o->helo, " \r\n"))
+	    strpbrk(o->helo, " \r\n") || relay_sink_bad(o->sink))
 		return -1;
 	if (audit_target_parse(argv[optind], "25", &o->target, err,
 	    sizeof(err)) == -1) {

@@ -29,6 +29,7 @@ usage(FILE *fp)
 	    "[--from ADDR]\n"
 	    "                         [--from-domain D]... [--helo NAME] "
 	    "[--timeout MS] [--no-tls]\n"
+	    "                         [--sink ADDR]\n"
 	    "       fumidai audit smtp HOST[:PORT] [--json] [--submission|--mx]"
 	    " [--tls]\n"
 	    "                         [--helo NAME] [--timeout MS] [--no-tls]\n"

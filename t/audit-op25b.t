@@ -3,12 +3,14 @@
 #
 # audit-op25b.t - `fumidai audit op25b` in a network of the test's own:
 # three network namespaces ("inside" client host, "gateway", "outside"
-# host) joined by veth pairs, with 10.250.x.y addresses that exist only in
-# them.  The gateway forwards, and its nftables rules reject, drop or
-# accept TCP/25 while 587 passes; a tiny SMTP listener on the outside host
-# answers on 25 and 587 (465 is closed).  The audit, run inside, must say
-# blocked, filtered and open.  No packet leaves the namespaces.  Skips only
-# when namespaces cannot be made (not root, no ip(8) or nft(8)).
+# host) joined by veth pairs, with 10.250.x.y and fd00:fa:x::y (ULA)
+# addresses that exist only in them.  The gateway forwards, and its
+# nftables rules reject, drop or accept TCP/25 while 587 passes; a tiny
+# SMTP listener on the outside host answers on 25 and 587 (465 is
+# closed).  The audit, run inside, must say blocked, filtered and open,
+# over IPv4 and (when the namespaces can carry IPv6) over IPv6 too.  No
+# packet leaves the namespaces.  Skips only when namespaces cannot be
+# made (not root, no ip(8) or nft(8)).
 use strict;
 use warnings;
 use Test::More;
@@ -24,6 +26,7 @@ my ($IN, $GW, $OUT) = map { "fm$_$$" } qw(in gw out);
 my @made;			# namespaces to delete
 my $listener;			# pid of the outside SMTP listener
 my $OUTSIDE = '10.250.2.2';
+my $OUTSIDE6 = 'fd00:fa:2::2';
 
 plan skip_all => 'needs root for network namespaces' if $> != 0;
 plan skip_all => "needs $IP (iproute2)" unless -x $IP;
@@ -49,6 +52,11 @@ for my $ns ($IN, $GW, $OUT) {
 		plan skip_all => "cannot create network namespaces here";
 	}
 	push @made, $ns;
+	# no duplicate address detection on the links made next: a
+	# tentative link-local address would hold IPv6 neighbour discovery
+	# back for a second or two (best effort: fails without IPv6)
+	system($IP, 'netns', 'exec', $ns, 'sysctl', '-q', '-w',
+	    'net.ipv6.conf.default.accept_dad=0');
 	in_ns($ns, $IP, 'link', 'set', 'lo', 'up');
 }
 # the veth ends are born inside the namespaces: nothing in the host's
@@ -67,14 +75,28 @@ in_ns($GW, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
 in_ns($OUT, $IP, "addr", "add", "$OUTSIDE/24", "dev", "vout");
 in_ns($OUT, $IP, qw(link set vout up));
 in_ns($OUT, $IP, qw(route add default via 10.250.2.1));
+# the same over IPv6 (nodad: usable at once); skipped if it cannot be had
+my $v6 = eval {
+	in_ns($IN, $IP, qw(-6 addr add fd00:fa:1::2/64 dev vin nodad));
+	in_ns($IN, $IP, qw(-6 route add default via fd00:fa:1::1));
+	in_ns($GW, $IP, qw(-6 addr add fd00:fa:1::1/64 dev gin nodad));
+	in_ns($GW, $IP, qw(-6 addr add fd00:fa:2::1/64 dev gout nodad));
+	in_ns($GW, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1');
+	in_ns($OUT, $IP, '-6', 'addr', 'add', "$OUTSIDE6/64", 'dev', 'vout',
+	    'nodad');
+	in_ns($OUT, $IP, qw(-6 route add default via fd00:fa:2::1));
+	1;
+};
+diag "no IPv6 in the namespaces: $@" unless $v6;
 
 # the outside host's SMTP listener on 25 and 587: banner, 221 to QUIT
 my $tmp = tempdir('fm-op25b-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $script = <<'EOF';
 use strict; use IO::Socket::IP; use IO::Select;
-my ($addr, $ready) = @ARGV;
-my @l = map { IO::Socket::IP->new(LocalHost => $addr, LocalPort => $_,
-    Listen => 8, ReuseAddr => 1) or die "listen $_: $@" } (25, 587);
+my $ready = shift @ARGV;
+my @l = map { my $a = $_; map { IO::Socket::IP->new(LocalHost => $a,
+    LocalPort => $_, Listen => 8, ReuseAddr => 1) or die "listen $_: $@" }
+    (25, 587) } @ARGV;
 open my $fh, '>', $ready or die; close $fh;
 my $sel = IO::Select->new(@l);
 $SIG{TERM} = sub { exit 0 };
@@ -103,8 +125,8 @@ $listener = fork // die "fork: $!";
 if ($listener == 0) {
 	open STDOUT, '>', '/dev/null';
 	{ no warnings q(exec);
-	  exec $IP, 'netns', 'exec', $OUT, $^X, '-e', $script, $OUTSIDE,
-	    "$tmp/ready"; }
+	  exec $IP, 'netns', 'exec', $OUT, $^X, '-e', $script, "$tmp/ready",
+	    $OUTSIDE, $v6 ? $OUTSIDE6 : (); }
 	_exit(127);
 }
 for (1 .. 100) { last if -e "$tmp/ready"; sleep 0.05 }
@@ -147,14 +169,26 @@ for my $case (
 	[ 'reject', 'blocked', 0, 'pass' ],
 	[ 'drop', 'filtered', 0, 'pass' ],
 	[ undef, 'open', 1, 'fail' ],
+	# the same through IPv6 (the rules are in an inet table: both)
+	[ 'reject with tcp reset', 'blocked', 0, 'pass', 6 ],
+	[ 'drop', 'filtered', 0, 'pass', 6 ],
+	[ undef, 'open', 1, 'fail', 6 ],
 ) {
-	my ($rule, $want, $wrc, $verdict) = @$case;
-	my $name = $rule // 'no rule';
+	my ($rule, $want, $wrc, $verdict, $fam) = @$case;
+	my $name = ($rule // 'no rule') . ($fam ? ' (IPv6)' : '');
+	if ($fam && !$v6) {
+		SKIP: { skip 'no IPv6 in the namespaces', 6 + ($want eq 'open') }
+		next;
+	}
 	gateway($rule);
-	my ($rc, $j, $out) = audit(@t);
+	my ($rc, $j, $out) = audit($fam ? ('--target', "[$OUTSIDE6]",
+	    @t[2 .. $#t]) : @t);
+	is($j->{targets}[0]{host}, $OUTSIDE6, "$name: target fd00:fa:2::2")
+	    if $fam;
 	my $tg = $j->{targets}[0] // {};
 	is($tg->{port25}, $want, "$name: port 25 $want") or diag $out;
-	is($tg->{submission}{587}{state}, 'open', "$name: 587 reachable");
+	is($tg->{submission}{587}{state}, 'open', "$name: 587 reachable")
+	    or diag $out;
 	is($tg->{submission}{465}{state}, 'blocked', "$name: 465 refused");
 	ok($tg->{submission_reachable}, "$name: submission reachable");
 	is($j->{verdict}, $verdict, "$name: verdict $verdict");

@@ -8,12 +8,17 @@
 # with permit_mynetworks, AUTH on port 25 in plaintext, no TLS, a banner
 # with the version).  The relay audit must say closed and open; the
 # posture audit must see AUTH advertised or not as configured.  Nothing
-# ever reaches DATA.
+# reaches DATA, except with --sink: then the open instance takes one
+# labelled test message for the sink address (example.net, which the
+# instance routes to MailStack's loopback sink, where it must arrive),
+# and the closed one takes none.  When the machine has ::1, both instances
+# also listen there and the audits must say the same over IPv6.
 use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
 use POSIX qw(_exit);
+use IO::Socket::IP;
 use lib "$ENV{FM_SRCDIR}/t/lib";
 use MailStack;
 
@@ -47,6 +52,28 @@ $open->postfix_tweak(main => {
 }, smtp => { smtpd_sasl_auth_enable => 'yes' },
    submission => { smtpd_recipient_restrictions =>
 	'permit_mynetworks,permit_sasl_authenticated,reject_unauth_destination' });
+
+# IPv6: one more smtpd per instance on [::1], when this machine has ::1
+my $v6 = IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0,
+    Proto => 'tcp', Listen => 1);
+my %port6;
+if ($v6) {
+	for my $ms ($closed, $open) {
+		my $s = IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0,
+		    Proto => 'tcp', Listen => 1) or die "::1: $@";
+		$port6{$ms} = $s->sockport;
+		close $s;
+		my $more = $ms == $open ? "  -o smtpd_sasl_auth_enable=yes\n"
+		    : '';
+		open my $fh, '>>', $ms->postfix_config_dir . '/master.cf' or die;
+		print {$fh} "[::1]:$port6{$ms} inet n - n - - smtpd\n$more";
+		close $fh or die;
+	}
+	$closed->postfix_tweak(main => { inet_protocols => 'all' });
+	$open->postfix_tweak(main => { inet_protocols => 'all',
+	    mynetworks => '127.0.0.0/8 [::1]/128' });
+	close $v6;
+}
 $closed->start;
 $open->start;
 
@@ -128,6 +155,63 @@ sub target { '127.0.0.1:' . $_[0]->port($_[1]) }
 	is($urc, 2, 'usage error: exit 2');
 }
 
+# ---- --sink: one test message, only through an open relay ----------------
+my $SINK = 'relay-proof@example.net';	# the instance routes it to its sink
+{
+	my ($rc, $j) = audit_json('relay', target($open, 'smtp'), '--to',
+	    'victim@example.com', '--sink', $SINK);
+	is($rc, 1, 'sink, open relay: exit 1');
+	is($j->{verdict}, 'open', 'sink, open relay: verdict unchanged');
+	my $s = $j->{sink} // {};
+	is($s->{address}, $SINK, 'sink: address');
+	is($s->{form}, $j->{tests}[0]{name}, 'sink: the first relaying form');
+	is($s->{to}, $SINK, 'sink: RCPT TO the sink address');
+	is($s->{rcpt}{code}, 250, 'sink: RCPT 250');
+	is($s->{data}{code}, 354, 'sink: DATA 354');
+	is($s->{code}, 250, 'sink: 250 to the final dot');
+	like($s->{text}, qr/queued as/, 'sink: queued as ...');
+	ok($s->{sent} && $s->{queued}, 'sink: sent and queued');
+	like($s->{note}, qr/sink mailbox/, 'sink: tells to check the mailbox');
+	is(scalar(grep { /^C: DATA$/ } @{$j->{transcript}}), 1,
+	    'sink: exactly one DATA');
+	ok($open->wait_queue_empty(60), 'sink: the queue drained');
+	my @m = $open->sink_messages;
+	is(scalar @m, 1, 'sink: one message arrived') or diag explain \@m;
+	my $m = $m[0] // '';
+	like($m, qr/^RCPT TO:<\Q$SINK\E>/mi, 'sink: arrived for the sink');
+	like($m, qr/^Subject: fumidai open relay test \Q$s->{id}\E\r?$/m,
+	    'sink: labelled Subject');
+	like($m, qr/^Message-ID: \Q$s->{message_id}\E\r?$/mi,
+	    'sink: Message-ID');
+	like($m, qr/^Date: \w{3}, \d\d \w{3} \d{4} /m, 'sink: Date');
+	like($m, qr/^Test form: \Q$s->{form}\E\r?$/m, 'sink: names the form');
+	my ($trc, $text) = run('audit', 'relay', target($open, 'smtp'),
+	    '--sink', $SINK);
+	like($text, qr/^sink <\Q$SINK\E>: test message sent as "[^"]+": 250 /m,
+	    'sink, text mode: the reply to the dot');
+	like($text, qr/check that mailbox/, 'sink, text mode: what to check');
+	ok($open->wait_queue_empty(60), 'sink, text mode: the queue drained');
+}
+{
+	my ($rc, $j) = audit_json('relay', target($closed, 'smtp'), '--sink',
+	    $SINK);
+	is($rc, 0, 'sink, closed relay: exit 0');
+	is($j->{verdict}, 'closed', 'sink, closed relay: verdict closed');
+	ok(!$j->{sink}{sent}, 'sink, closed relay: nothing sent');
+	ok(!grep({ /^C: DATA/ } @{$j->{transcript}}),
+	    'sink, closed relay: never DATA');
+	like($j->{sink}{note}, qr/nothing was sent/, 'sink, closed: note');
+	my ($jrc, $plain) = audit_json('relay', target($open, 'smtp'));
+	is($plain->{sink}, undef, 'no --sink: "sink" is null');
+	for my $bad ('no-at-sign', 'a b@example.net', "x\@y\r\nRSET",
+	    '<x@example.net>', '@example.net') {
+		my ($brc) = run('audit', 'relay', target($closed, 'smtp'),
+		    '--sink', $bad);
+		(my $shown = $bad) =~ s/[\r\n]/?/g;
+		is($brc, 2, "--sink refuses '$shown'");
+	}
+}
+
 # ---- smtp posture ----------------------------------------------------------
 sub ids { join ' ', sort map { $_->{id} } @{$_[0]{findings}} }
 {
@@ -173,8 +257,30 @@ sub ids { join ' ', sort map { $_->{id} } @{$_[0]{findings}} }
 	ok(!grep({ /^C: DATA/ } @{$j->{transcript}}), 'never DATA');
 }
 
-is(scalar($open->sink_messages) + scalar($closed->sink_messages), 0,
-    'nothing was relayed');
+# ---- IPv6: the same verdicts through [::1] ---------------------------------
+SKIP: {
+	skip 'this machine has no ::1', 12 unless %port6;
+	my ($rc, $j) = audit_json('relay', "[::1]:$port6{$closed}");
+	is($rc, 0, 'IPv6 closed relay: exit 0');
+	is($j->{verdict}, 'closed', 'IPv6 closed relay: verdict closed')
+	    or diag explain [ grep { $_->{verdict} ne 'closed' }
+	    @{$j->{tests}} ];
+	ok(grep({ $_->{to} =~ /\@\[IPv6:::1\]\z/ } @{$j->{tests}}),
+	    'IPv6: IP literal forms use [IPv6:::1]');
+	($rc, $j) = audit_json('relay', "[::1]:$port6{$open}");
+	is($rc, 1, 'IPv6 open relay: exit 1');
+	is($j->{verdict}, 'open', 'IPv6 open relay: verdict open');
+	($rc, $j) = audit_json('smtp', "[::1]:$port6{$closed}");
+	is(ids($j) . " rc=$rc", ' rc=0', 'IPv6 closed mx: no findings');
+	($rc, $j) = audit_json('smtp', "[::1]:$port6{$open}");
+	is(ids($j), 'auth-before-tls auth-on-mx banner-software ' .
+	    'starttls-missing vrfy-enabled', 'IPv6 open mx: findings');
+	is($rc, 1, 'IPv6 open mx: exit 1');
+}
+
+is(scalar($closed->sink_messages), 0, 'the closed instance relayed nothing');
+is(scalar($open->sink_messages), 2,
+    'the open instance relayed only the --sink test messages');
 $open->stop;
 $closed->stop;
 done_testing;
