@@ -639,7 +639,7 @@ end
 -- spraying - distinct accounts that failed from the source within w, or
 -- nil when that is below thr or when the source is mostly used by its own
 -- users (a webmail or proxy address: more than a third of the accounts
--- seen there logged in); the second value counts those that logged in
+-- seen there logged in)
 local function spraying(X, ref, w, thr)
   local S = X.S
   local n = dcount(S.a, ref, w)
@@ -647,7 +647,7 @@ local function spraying(X, ref, w, thr)
   local ok = S.o and dcount(S.o, ref, w) or 0
   if 2 * ok >= n then return nil end
   if X.type == 'n' and dcount(S.ips, ref, w) < 2 then return nil end
-  return n, ok
+  return n
 end
 
 local function sp_eval(X, flush, t, ref)
@@ -655,10 +655,10 @@ local function sp_eval(X, flush, t, ref)
   local net = X.type == 'n'
   local kind = net and 'spray_net' or 'spray'
   local w, thr = C.sp_w, net and C.sp_net or C.sp_acc
-  local n, ok = spraying(X, ref, w, thr)
+  local n = spraying(X, ref, w, thr)
   if not n and not net then
     w, thr = C.sp_lw, C.sp_lacc
-    n, ok = spraying(X, ref, w, thr)
+    n = spraying(X, ref, w, thr)
   end
   if not n then return end
   fire(X, flush, kind, kind, 'high', t, lfirst(S.f, ref, w),
@@ -666,8 +666,8 @@ local function sp_eval(X, flush, t, ref)
     (net and 'network ' or '') .. X.name .. ' failed to log in to ' ..
     n .. ' accounts within ' .. w .. ' s (threshold ' .. thr .. ')',
     kv('window', w) .. ',' .. kv('accounts', n) .. ',' ..
-    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr) ..
-    ',' .. kv('ok_accounts', ok), dcross(S.a, ref, w, thr))
+    kv('failures', lsum(S.f, ref, w)) .. ',' .. kv('threshold', thr),
+    dcross(S.a, ref, w, thr))
 end
 
 local function uu_eval(X, flush, t, ref)
