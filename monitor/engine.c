@@ -30,6 +30,7 @@
 #include "event.h"
 #include "log.h"
 #include "logline.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "policy.h"
 #include "redisd.h"
@@ -57,6 +58,7 @@ struct engine {
 	struct store *store;
 	struct policy *policy;		/* run: Postfix policy server, or NULL */
 	struct audit_sched *audits;	/* run: scheduled audits, or NULL */
+	struct notify *notify;		/* run: notifiers, or NULL */
 	struct tail **tails;		/* one per input (run) or current file */
 	struct input_ctx *ictx;
 	struct tail_pos *pos;		/* per input: end of the last chunk read */
@@ -269,6 +271,12 @@ engine_reload_cb(evutil_socket_t fd, short what, void *arg)
 	e->reload = e->draining = 0;
 	if (ncf == NULL) {
 		log_warnx("reload refused, keeping the running configuration: %s", err);
+		engine_pause(e, 0);
+		return;
+	}
+	if (notify_check(ncf, err, sizeof(err)) == -1) {
+		log_warnx("reload refused, keeping the running configuration: %s", err);
+		conf_free(ncf);
 		engine_pause(e, 0);
 		return;
 	}
@@ -506,6 +514,9 @@ engine_setup(struct engine *e, char *err, size_t errlen)
 	    (e->policy = policy_new(e->base, e->cf, err, errlen)) == NULL)
 		return -1;
 	e->audits = audit_sched_new(e->base, e->cf);
+	if (e->cf->nnotify > 0 &&
+	    (e->notify = notify_new(e->base, e->cf, err, errlen)) == NULL)
+		return -1;
 	snprintf(e->stream, sizeof(e->stream), "run:%s", e->cf->instance);
 	if (engine_restore(e, err, errlen) == -1)
 		return -1;
@@ -538,6 +549,8 @@ engine_teardown(struct engine *e)
 {
 	size_t i;
 
+	notify_free(e->notify);
+	e->notify = NULL;
 	audit_sched_free(e->audits);
 	e->audits = NULL;
 	policy_free(e->policy);

@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "notify.h"
 #include "redisd.h"
 
 static const struct {
@@ -76,6 +77,7 @@ cmd_check_config(int argc, char **argv)
 {
 	struct fumidai *cf;
 	const char *path = NULL;
+	char err[1024];
 	int ch, quiet = 0;
 
 	while ((ch = getopt(argc, argv, "c:q")) != -1) {
@@ -89,6 +91,11 @@ cmd_check_config(int argc, char **argv)
 	}
 	if ((cf = cmd_load_config(path)) == NULL)
 		return 2;
+	if (notify_check(cf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "fumidai: configuration error: %s\n", err);
+		conf_free(cf);
+		return 2;
+	}
 	if (!quiet)
 		conf_dump(cf, stdout);
 	conf_free(cf);

@@ -218,6 +218,27 @@ smtpc_cmd(struct smtpc *c, const char *line)
 }
 
 int
+smtpc_data(struct smtpc *c, const char *p, size_t n)
+{
+	char note[64];
+
+	if (c->state != ST_IDLE || c->bev == NULL)
+		return -1;
+	snprintf(note, sizeof(note), "(message, %zu bytes)", n);
+	smtpc_note(c, 'C', note, strlen(note));
+	c->ehlo_pending = 0;
+	bufferevent_write(c->bev, p, n);
+	bufferevent_write(c->bev, ".\r\n", 3);
+	c->state = ST_REPLY;
+	c->code = 0;
+	c->nlines = 0;
+	buf_reset(&c->text);
+	buf_reset(&c->raw);
+	smtpc_arm(c);
+	return 0;
+}
+
+int
 smtpc_starttls(struct smtpc *c)
 {
 	if (c->state != ST_IDLE || c->bev == NULL || c->tls)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * smtpc.h - a small non-blocking SMTP client on a libevent base, for the
- * posture audits (audit_relay.c, audit_smtp.c, audit_op25b.c).
+ * posture audits (audit_relay.c, audit_smtp.c, audit_op25b.c) and for
+ * notification mail (mailout.c).
  *
  * One struct smtpc is one TCP connection.  smtpc_connect starts it and
  * reads the greeting; after that the caller sends one command at a time
@@ -70,6 +71,10 @@ int smtpc_connect(struct smtpc *c, const char *host, const char *port,
 /* smtpc_cmd - send one command line (without CRLF; CR and LF in it are
  * refused) and wait for its reply */
 int smtpc_cmd(struct smtpc *c, const char *line);
+/* smtpc_data - after "354" to DATA: send the message text (n bytes,
+ * already dot-stuffed with CRLF line ends; the final "." line is added
+ * here) and wait for its reply.  The transcript notes only its size. */
+int smtpc_data(struct smtpc *c, const char *p, size_t n);
 /* smtpc_starttls - after "220" to STARTTLS: start the handshake; the
  * callback gets SMTPC_EV_TLS or SMTPC_EV_ERROR */
 int smtpc_starttls(struct smtpc *c);

@@ -58,6 +58,14 @@ struct fm_alert {
  * detail is a short human reason (borrowed) or NULL */
 typedef void fm_done_fn(void *token, int status, const char *detail);
 
+/* Levels of the host's log() (the values of fumidai/plugin.h's). */
+#ifndef FM_LOG_ERR
+#define FM_LOG_ERR	0
+#define FM_LOG_WARN	1
+#define FM_LOG_INFO	2
+#define FM_LOG_DEBUG	3
+#endif
+
 /* What the core offers a notifier.  `host` is the core's context for this
  * notifier instance: pass it back to every service. */
 struct fm_notify_host {
@@ -86,7 +94,8 @@ struct fm_notify_host {
 	void (*smtp_send)(void *host, const char *from,
 	    const char *const *rcpts, size_t nrcpts, const char *msg,
 	    size_t len, fm_done_fn *done, void *token);
-	/* publish - PUBLISH msg on a Redis channel of the configured Redis */
+	/* publish - PUBLISH msg on a Redis channel of the configured Redis
+	 * (channel NULL: "<prefix>alerts", prefix being redis.prefix) */
 	void (*publish)(void *host, const char *channel, const char *msg,
 	    size_t len, fm_done_fn *done, void *token);
 };
@@ -96,7 +105,10 @@ struct fm_notifier {
 	const char *name;	/* "webhook", "mail", "owner", "syslog", ... */
 	const char *description;
 	/* init - private state for one configured instance, or NULL with a
-	 * message in err (naming the setting); called at start and on reload */
+	 * message in err (naming the setting); called at start and on reload,
+	 * and by `fumidai check-config` (no service works there).  init reads
+	 * every setting the plugin knows: a setting of the notifier's group
+	 * that init did not read is refused by the core as unknown. */
 	void *(*init)(const struct fm_notify_host *h, void *host, char *err,
 	    size_t errlen);
 	/* deliver - start delivering a (borrowed until done is called); call
