@@ -1031,7 +1031,7 @@ message_record(struct model *md, const struct fm_event *ev, struct tb *t)
 static void
 message(struct model *md, const struct fm_event *ev, struct tb *t)
 {
-	uint32_t s = account(md, ev), after, *v, mid = NIL;
+	uint32_t s = account(md, ev), after, *v, mid = NIL, d;
 	char suffix[16];
 	int found;
 
@@ -1057,9 +1057,11 @@ message(struct model *md, const struct fm_event *ev, struct tb *t)
 	else
 		raw(md, s, "", 0);
 	dedup_end(md, after);
-	if (md->cf->detect.enabled)
-		md->det[det_add(md, s, ev, 'm', t, ev->nrcpt > 0 ?
-		    ev->nrcpt : 0)].qn = md->subj[s].nq;
+	if (md->cf->detect.enabled) {
+		/* (det_add may move md->det: index it after the call) */
+		d = det_add(md, s, ev, 'm', t, ev->nrcpt > 0 ? ev->nrcpt : 0);
+		md->det[d].qn = md->subj[s].nq;
+	}
 
 	qsuffix(&md->scratch, ev);
 	after = dedup_start(md, md->global, &md->scratch);
