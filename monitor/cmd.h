@@ -21,6 +21,8 @@ int cmd_audit(int argc, char **argv);		/* cmd_audit.c */
 int cmd_audits(int argc, char **argv);		/* cmd_audits.c */
 int cmd_release(int argc, char **argv);		/* cmd_release.c */
 int cmd_blocklist(int argc, char **argv);	/* cmd_blocklist.c */
+int cmd_history(int argc, char **argv);		/* cmd_history.c */
+int cmd_incident(int argc, char **argv);	/* cmd_incident.c */
 
 /* cmd_load_config - -c path (NULL: default); prints the error and returns
  * NULL on failure (callers exit 2). */

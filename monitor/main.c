@@ -30,6 +30,8 @@ static const struct {
 	{ "alerts", cmd_alerts, "list the alerts the detectors raised" },
 	{ "release", cmd_release, "lift the flag that makes the policy server refuse an account" },
 	{ "blocklist", cmd_blocklist, "list the blocked addresses and networks" },
+	{ "history", cmd_history, "an account's logins and sent messages over a time range" },
+	{ "incident", cmd_incident, "write an evidence bundle of an account's activity" },
 	{ "check-config", cmd_check_config, "validate the configuration and print it" },
 	{ "audit", cmd_audit, "audit SMTP posture: relay, smtp, op25b (no config needed)" },
 	{ "audits", cmd_audits, "show the scheduled audits' latest results and history" },
