@@ -108,6 +108,8 @@ static const struct opt opts[] = {
 	{ "blocklist.kinds", OPT_STR, 0, 0, "brute_force,spray,spray_net,"
 	    "unknown_users,success_from_sprayer", 0, F(blocklist.kinds) },
 	{ "blocklist.ttl", OPT_INT, 0, DAY * 365, NULL, DAY, F(blocklist.ttl) },
+	{ "metrics.listen", OPT_STR, 0, 0, NULL, 0, F(metrics.listen) },
+	{ "metrics.token", OPT_STR, 0, 0, NULL, 0, F(metrics.token) },
 };
 
 /* Settings with structure, checked by hand. */
@@ -278,6 +280,13 @@ conf_opts(struct fumidai *cf, config_t *c, const char *file, char *err,
 	if (cf->policy.text != NULL && strpbrk(cf->policy.text, "\r\n") != NULL)
 		return bad(err, errlen, file, config_lookup(c, "policy.text"),
 		    "policy.text", "one line, please");
+	if (cf->metrics.listen != NULL && strchr(cf->metrics.listen, ':') == NULL)
+		return bad(err, errlen, file, config_lookup(c, "metrics.listen"),
+		    "metrics.listen", "expected \"HOST:PORT\" (numeric HOST)");
+	if (cf->metrics.token != NULL &&
+	    strpbrk(cf->metrics.token, " \t\r\n") != NULL)
+		return bad(err, errlen, file, config_lookup(c, "metrics.token"),
+		    "metrics.token", "no spaces or line breaks, please");
 	if (cf->redis.host != NULL && cf->redis.socket != NULL)
 		return bad(err, errlen, file, config_lookup(c, "redis.socket"),
 		    "redis", "give either host (and port) or socket, not both");
@@ -811,7 +820,8 @@ conf_dump(const struct fumidai *cf, FILE *fp)
 		if (o->type == OPT_STR) {
 			const char *s = *(char *const *)p;
 
-			if (strcmp(o->path, "redis.password") == 0 && s)
+			if ((strcmp(o->path, "redis.password") == 0 ||
+			    strcmp(o->path, "metrics.token") == 0) && s)
 				s = "(set)";
 			fprintf(fp, "%s%s = \"%s\";\n", s ? "" : "# ", o->path,
 			    s ? s : "");

@@ -30,6 +30,7 @@
 #include "event.h"
 #include "log.h"
 #include "logline.h"
+#include "metrics.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "policy.h"
@@ -57,6 +58,7 @@ struct engine {
 	struct pipeline *pl;
 	struct store *store;
 	struct policy *policy;		/* run: Postfix policy server, or NULL */
+	struct metrics *metrics;	/* run: /metrics server, or NULL */
 	struct audit_sched *audits;	/* run: scheduled audits, or NULL */
 	struct notify *notify;		/* run: notifiers, or NULL */
 	struct tail **tails;		/* one per input (run) or current file */
@@ -93,6 +95,7 @@ static void engine_ack_cb(void *, const char *, uint64_t);
 static int engine_setup(struct engine *, char *, size_t);
 static void engine_teardown(struct engine *);
 static void engine_maybe_checkpoint(struct engine *, int);
+static void engine_metrics_cb(void *, struct metrics_snap *);
 static void replay_next(struct engine *);
 
 static void
@@ -489,6 +492,21 @@ engine_restore(struct engine *e, char *err, size_t errlen)
 	return 0;
 }
 
+/* engine_metrics_cb - the counters a /metrics scrape shows */
+static void
+engine_metrics_cb(void *arg, struct metrics_snap *s)
+{
+	struct engine *e = arg;
+
+	s->pl = e->pl;
+	s->nin = e->nin;
+	s->kinds = e->kinds;
+	if (e->store != NULL) {
+		store_stats(e->store, &s->store);
+		s->have_store = 1;
+	}
+}
+
 /* engine_setup - pipeline, store, restore, followers */
 static int
 engine_setup(struct engine *e, char *err, size_t errlen)
@@ -512,6 +530,9 @@ engine_setup(struct engine *e, char *err, size_t errlen)
 		return 0;
 	if (e->cf->policy.listen != NULL &&
 	    (e->policy = policy_new(e->base, e->cf, err, errlen)) == NULL)
+		return -1;
+	if (e->cf->metrics.listen != NULL && (e->metrics = metrics_new(e->base,
+	    e->cf, engine_metrics_cb, e, err, errlen)) == NULL)
 		return -1;
 	e->audits = audit_sched_new(e->base, e->cf);
 	if (e->cf->nnotify > 0 &&
@@ -553,6 +574,8 @@ engine_teardown(struct engine *e)
 	e->notify = NULL;
 	audit_sched_free(e->audits);
 	e->audits = NULL;
+	metrics_free(e->metrics);
+	e->metrics = NULL;
 	policy_free(e->policy);
 	e->policy = NULL;
 	for (i = 0; e->tails != NULL && i < e->nin; i++)

@@ -123,6 +123,10 @@ struct fumidai {
 		char *kinds;		/* comma list: alerts that block their ip */
 		int ttl;		/* seconds after the alert's last event; 0 off */
 	} blocklist;
+	struct {
+		char *listen;		/* "HOST:PORT" of /metrics, NULL: off */
+		char *token;		/* bearer token required, NULL: none */
+	} metrics;
 };
 
 #endif
