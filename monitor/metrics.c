@@ -33,6 +33,7 @@
 #include <event2/listener.h>
 
 #include "event.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -337,50 +338,20 @@ metrics_request_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(out);
 }
 
-/* listen_addr - "HOST:PORT" or "[HOST]:PORT", HOST numeric: exactly it */
+/* listen_addr - bind metrics.listen; a warning when it is not loopback */
 static int
 listen_addr(struct metrics *m, struct event_base *base, const char *spec,
     char *err, size_t errlen)
 {
-	struct addrinfo hints, *res = NULL;
-	char host[128];
-	const char *colon = strrchr(spec, ':');
-	size_t hlen;
-	int rc;
+	int lo;
 
-	if (colon == NULL || colon == spec || colon[1] == '\0' ||
-	    (hlen = (size_t)(colon - spec)) >= sizeof(host)) {
-		snprintf(err, errlen, "metrics.listen: expected HOST:PORT");
+	if ((m->lst = listen_tcp(base, spec, "metrics.listen", NULL, NULL, &lo,
+	    err, errlen)) == NULL)
 		return -1;
-	}
-	if (spec[0] == '[' && colon[-1] == ']' && hlen > 2)
-		snprintf(host, sizeof(host), "%.*s", (int)hlen - 2, spec + 1);
-	else
-		snprintf(host, sizeof(host), "%.*s", (int)hlen, spec);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		snprintf(err, errlen, "metrics.listen: %s: %s (give a numeric "
-		    "address and port)", spec, gai_strerror(rc));
-		return -1;
-	}
-	if (!(res->ai_family == AF_INET && ((const uint8_t *)&((const struct
-	    sockaddr_in *)(const void *)res->ai_addr)->sin_addr)[0] == 127) &&
-	    !(res->ai_family == AF_INET6 && memcmp(&((const struct sockaddr_in6 *)
-	    (const void *)res->ai_addr)->sin6_addr, &in6addr_loopback, 16) == 0))
+	if (!lo)
 		log_warnx("service=metrics listen=%s msg=\"not a loopback "
 		    "address%s\"", spec, m->cf->metrics.token ? "" :
 		    ", and no metrics.token");
-	m->lst = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_REUSEABLE |
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, res->ai_addr,
-	    (int)res->ai_addrlen);
-	freeaddrinfo(res);
-	if (m->lst == NULL) {
-		snprintf(err, errlen, "metrics.listen: bind %s: %s", spec,
-		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 

@@ -40,6 +40,7 @@
 #include <event2/listener.h>
 #include <hiredis/hiredis.h>
 
+#include "listen.h"
 #include "log.h"
 #include "policy.h"
 #include "rlink.h"
@@ -109,7 +110,6 @@ static void policy_error_cb(struct evconnlistener *, void *);
 static int unix_clear(const struct sockaddr_un *, char *, size_t);
 static void unix_own(const char *);
 static int listen_unix(struct policy *, const char *, char *, size_t);
-static int is_loopback(const struct sockaddr *);
 static int listen_inet(struct policy *, const char *, char *, size_t);
 
 /* warn_due - true at most once per POLICY_WARN_EVERY_US for one warning */
@@ -595,65 +595,20 @@ listen_unix(struct policy *p, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* is_loopback - 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 */
-static int
-is_loopback(const struct sockaddr *sa)
-{
-	static const uint8_t v4map[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-	const uint8_t *a;
-
-	if (sa->sa_family == AF_INET)
-		return ((const uint8_t *)&((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr)[0] == 127;
-	if (sa->sa_family != AF_INET6)
-		return 0;
-	a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-	if (memcmp(a, v4map, 12) == 0)
-		return a[12] == 127;
-	return memcmp(a, in6addr_loopback.s6_addr, 16) == 0;
-}
-
-/* listen_inet - "HOST:PORT" or "[HOST]:PORT", HOST numeric: exactly it */
+/* listen_inet - bind policy.listen's inet:HOST:PORT; a warning when it is
+ * not loopback */
 static int
 listen_inet(struct policy *p, const char *spec, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res = NULL;
-	char host[128];
-	const char *colon = strrchr(spec, ':');
-	size_t hlen;
-	int rc;
+	int lo;
 
-	if (colon == NULL || colon == spec || colon[1] == '\0' ||
-	    (hlen = (size_t)(colon - spec)) >= sizeof(host)) {
-		snprintf(err, errlen, "policy.listen: expected inet:HOST:PORT");
+	if ((p->lst = listen_tcp(p->base, spec, "policy.listen",
+	    policy_accept_cb, p, &lo, err, errlen)) == NULL)
 		return -1;
-	}
-	if (spec[0] == '[' && colon[-1] == ']' && hlen > 2)
-		snprintf(host, sizeof(host), "%.*s", (int)hlen - 2, spec + 1);
-	else
-		snprintf(host, sizeof(host), "%.*s", (int)hlen, spec);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		snprintf(err, errlen, "policy.listen: %s: %s (give a numeric "
-		    "address and port)", spec, gai_strerror(rc));
-		return -1;
-	}
-	if (!is_loopback(res->ai_addr))
+	if (!lo)
 		log_warnx("service=policy listen=%s msg=\"not a loopback "
 		    "address: anyone who reaches it learns which accounts are "
 		    "flagged\"", spec);
-	p->lst = evconnlistener_new_bind(p->base, policy_accept_cb, p,
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    128, res->ai_addr, (int)res->ai_addrlen);
-	freeaddrinfo(res);
-	if (p->lst == NULL) {
-		snprintf(err, errlen, "policy.listen: bind %s: %s", spec,
-		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
