@@ -37,8 +37,8 @@
 #include "redisd.h"
 #include "store.h"
 
-#define INFLIGHT_HIGH	16	/* pause reading past this many batches */
-#define INFLIGHT_LOW	4	/* and resume below this */
+#define INFLIGHT_HIGH	8	/* pause reading past this many batches */
+#define INFLIGHT_LOW	3	/* and resume below this */
 #define CKPT_FORCE_US	(5 * 1000000)	/* force a checkpoint this often */
 
 enum { MODE_RUN, MODE_REPLAY };
