@@ -96,6 +96,7 @@ static const struct opt opts[] = {
 	{ "detect.send.factor", OPT_INT, 1, 10000, NULL, 10, F(detect.send_factor) },
 	{ "detect.send.baseline_days", OPT_INT, 1, 365, NULL, 14, F(detect.send_days) },
 	{ "detect.send.after_login", OPT_INT, 0, DAY * 30, NULL, DAY, F(detect.send_after_login) },
+	{ "correlate.pop_before_smtp", OPT_INT, 0, DAY, NULL, 0, F(pop_before_smtp) },
 	{ "policy.listen", OPT_STR, 0, 0, NULL, 0, F(policy.listen) },
 	{ "policy.action", OPT_STR, 0, 0, "DEFER", 0, F(policy.action) },
 	{ "policy.text", OPT_STR, 0, 0, "4.7.1 Sending from this account is "

@@ -2,7 +2,7 @@
 /*
  * correlate.c - tie events together and count each attempt once.
  *
- * Three kinds of state, each a bounded hash table whose entries also sit on
+ * Four kinds of state, each a bounded hash table whose entries also sit on
  * an age list (oldest first):
  *
  *   qids      host + Postfix queue id -> the submission's account, client,
@@ -21,6 +21,13 @@
  *             its session's held failures (wrong password, then the right
  *             one); other unclaimed held events are emitted as they are
  *             when they expire, are evicted, or on flush.
+ *   logins    client address -> the successful POP3 / IMAP logins from it
+ *             (account, time, service), one per account, kept for the
+ *             POP-before-SMTP window (correlate_pop_window; 0: off).  A
+ *             message submitted without SASL from that address is
+ *             attributed to the newest such login's account, flagged
+ *             FM_F_INFERRED, with the login as evidence (via_* fields) and
+ *             the number of accounts seen there in the window.
  *
  * Time is the events' own: `now` is the newest event time seen, so the
  * output depends only on the sequence of events, not on when or in which
@@ -45,7 +52,8 @@
 #define HOLD_NOSESS	(60 * SEC)
 #define HOLD_SESS	(3600 * SEC)
 
-enum { T_QID, T_SESS, T_HELD_S, T_HELD_N, T__COUNT };
+/* (the checkpoint stores tables in this order: new ones go last) */
+enum { T_QID, T_SESS, T_HELD_S, T_HELD_N, T_LOGIN, T__COUNT };
 
 /* Caps per table: entries and bytes of strings. */
 static const struct {
@@ -55,6 +63,7 @@ static const struct {
 	[T_SESS] = { 16384, 4 << 20, 1 << 14 },
 	[T_HELD_S] = { 16384, 8 << 20, 1 << 14 },
 	[T_HELD_N] = { 16384, 8 << 20, 1 << 14 },
+	[T_LOGIN] = { 65536, 8 << 20, 1 << 15 },
 };
 
 /* One entry; strings (key first) live in the same allocation after it. */
@@ -84,6 +93,7 @@ struct correlate {
 	int64_t now;			/* newest event time seen */
 	uint64_t seq;			/* next held entry's number */
 	uint64_t seed;			/* hash seed, random per correlator */
+	int64_t pop_window;		/* POP-before-SMTP window, us; 0 off */
 };
 
 static void tbl_link(struct table *, struct node *);
@@ -111,6 +121,9 @@ static void by_qid(struct correlate *, const struct fm_event *, fm_emit_fn *,
 static size_t mkkey(char *, size_t, struct fm_str, struct fm_str);
 static void claim_all(struct correlate *, int, const char *, size_t,
     const struct fm_event *, int);
+static void pop_login(struct correlate *, const struct fm_event *,
+    fm_emit_fn *, void *);
+static void pop_infer(struct correlate *, struct fm_event *);
 
 #define KEYMAX 512
 
@@ -182,6 +195,12 @@ correlate_free(struct correlate *c)
 	for (i = 0; i < T__COUNT; i++)
 		free(c->t[i].bucket);
 	free(c);
+}
+
+void
+correlate_pop_window(struct correlate *c, int64_t seconds)
+{
+	c->pop_window = seconds > 0 ? seconds * SEC : 0;
 }
 
 size_t
@@ -378,6 +397,9 @@ expire(struct correlate *c, fm_emit_fn *emit, void *arg)
 		drop(c, T_QID, nd, NULL, arg);
 	while ((nd = c->t[T_SESS].head) != NULL && nd->stamp + SESS_TTL < c->now)
 		drop(c, T_SESS, nd, NULL, arg);
+	while ((nd = c->t[T_LOGIN].head) != NULL &&
+	    nd->stamp + c->pop_window < c->now)
+		drop(c, T_LOGIN, nd, NULL, arg);
 	held_out(c, c->now, emit, arg);
 }
 
@@ -437,6 +459,7 @@ correlate_event(struct correlate *c, const struct fm_event *ev,
 	case FM_EV_LOGIN_OK:
 		if (ev->session.len > 0)
 			release(c, ev, emit, arg);
+		pop_login(c, ev, emit, arg);
 		break;
 	case FM_EV_CONNECT:
 	case FM_EV_DISCONNECT:
@@ -749,12 +772,16 @@ static void
 submit(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
     void *arg)
 {
+	struct fm_event out;
 	char key[KEYMAX];
 	size_t klen;
 	struct node *nd;
 	uint64_t h;
 
-	if (ev->account.len > 0) {
+	struct_copy(&out, ev, sizeof(out));
+	if (ev->account.len == 0)
+		pop_infer(c, &out);
+	else {
 		nd = sess_get(c, ev, 1, emit, arg);
 		if (nd == NULL)
 			login_ok(ev, ev->account, emit, arg);
@@ -768,12 +795,12 @@ submit(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
 		h = khash(c, key, klen);
 		if ((nd = tbl_find(&c->t[T_QID], h, key, klen, NULL)) != NULL)
 			drop(c, T_QID, nd, NULL, arg);
-		nd = node_new(c, ev, key, klen);
+		nd = node_new(c, &out, key, klen);
 		nd->stamp = c->now;
 		tbl_link(&c->t[T_QID], nd);
 		trim(c, T_QID, emit, arg);
 	}
-	emit(arg, ev);
+	emit(arg, &out);
 }
 
 /*
@@ -833,6 +860,9 @@ by_qid(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
 		if (out.account.len == 0 && s->account.len > 0) {
 			out.account = s->account;
 			out.flags |= FM_F_INFERRED;
+			out.via_time = s->via_time;
+			out.via_service = s->via_service;
+			out.via_accounts = s->via_accounts;
 		}
 		if (out.af == 0 && s->af != 0) {
 			out.af = s->af;
@@ -850,10 +880,118 @@ by_qid(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
 		drop(c, T_QID, nd, NULL, arg);
 }
 
-/* ---- checkpoint: "FMCORR" version, now, seq, then four tables ---- */
+/* ---- POP-before-SMTP ---- */
+
+/* The services whose logins open a window, by the code the checkpoint
+ * stores; via_service points at these, never into an entry. */
+static const char *const pop_services[] = { "", "pop3", "imap" };
+#define NPOP	3
+
+/* pop_code - index of s in pop_services, 0 when it is not one */
+static int
+pop_code(struct fm_str s)
+{
+	int i;
+
+	for (i = 1; i < NPOP; i++)
+		if (s.len == strlen(pop_services[i]) &&
+		    memcmp(s.p, pop_services[i], s.len) == 0)
+			return i;
+	return 0;
+}
+
+/* pop_login - remember a POP3 / IMAP login by address, one entry per
+ * account (the newest login replaces the account's older one) */
+static void
+pop_login(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
+    void *arg)
+{
+	struct table *t = &c->t[T_LOGIN];
+	struct fm_event e;
+	struct node *nd, *next;
+	char key[17];
+	size_t klen;
+	uint64_t h;
+	int code;
+
+	if (c->pop_window == 0 || ev->af == 0 || ev->account.len == 0 ||
+	    ev->account.len >= KEYMAX || ev->origin != FM_ORIGIN_FRONT ||
+	    (code = pop_code(ev->service)) == 0)
+		return;
+	klen = ipkey(key, ev);
+	h = khash(c, key, klen);
+	for (nd = tbl_find(t, h, key, klen, NULL); nd != NULL; nd = next) {
+		next = tbl_find(t, h, key, klen, nd);
+		if (nd->ev.account.len == ev->account.len &&
+		    fm_memeq(nd->ev.account.p, ev->account.p, ev->account.len))
+			drop(c, T_LOGIN, nd, NULL, arg);
+	}
+	struct_zero(&e, sizeof(e));
+	e.kind = FM_EV_LOGIN_OK;
+	e.time = ev->time;
+	e.account = ev->account;
+	FM_STR_SET(e.service, pop_services[code], strlen(pop_services[code]));
+	e.af = ev->af;
+	memcpy(e.addr, ev->addr, sizeof(e.addr));
+	e.size = -1;
+	nd = node_new(c, &e, key, klen);
+	nd->seq = c->seq++;
+	nd->stamp = c->now;
+	tbl_link(t, nd);
+	trim(c, T_LOGIN, emit, arg);
+}
+
+/*
+ * pop_infer - a submission without SASL: attribute it to the newest login
+ * from its address at most pop_window before it.  ev's account borrows the
+ * entry's copy (valid until the caller emits); via_accounts counts the
+ * accounts that logged in from there in the window (> 1: low confidence).
+ */
+static void
+pop_infer(struct correlate *c, struct fm_event *ev)
+{
+	struct table *t = &c->t[T_LOGIN];
+	struct node *nd, *best = NULL;
+	char key[17];
+	size_t klen;
+	uint64_t h;
+	int n = 0, code;
+
+	if (c->pop_window == 0 || ev->af == 0)
+		return;
+	klen = ipkey(key, ev);
+	h = khash(c, key, klen);
+	for (nd = tbl_find(t, h, key, klen, NULL); nd != NULL;
+	    nd = tbl_find(t, h, key, klen, nd)) {
+		if (nd->ev.time > ev->time ||
+		    ev->time - nd->ev.time > c->pop_window)
+			continue;
+		n++;
+		if (best == NULL || nd->ev.time > best->ev.time ||
+		    (nd->ev.time == best->ev.time && nd->seq > best->seq))
+			best = nd;
+	}
+	if (best == NULL)
+		return;
+	ev->account = best->ev.account;
+	ev->flags |= FM_F_INFERRED;
+	ev->via_time = best->ev.time;
+	code = pop_code(best->ev.service);
+	FM_STR_SET(ev->via_service, pop_services[code],
+	    strlen(pop_services[code]));
+	ev->via_accounts = n;
+}
+
+/*
+ * ---- checkpoint: "FMCORR" version, now, seq, then the tables ----
+ * Version 1: four tables (no logins), nodes without the via_* fields.
+ * Version 2: five tables; each node ends with via_time, via service code,
+ * via_accounts.  Both load; save writes version 2.
+ */
 
 #define MAGIC		"FMCORR"
-#define CK_VERSION	1
+#define CK_VERSION	2
+#define CK_V1_TABLES	4
 #define STR_MAX		(1 << 20)
 
 static void
@@ -902,6 +1040,9 @@ put_node(struct buf *b, const struct node *nd)
 	put_u64(b, (uint64_t)ev->flags);
 	put_u64(b, ev->input);
 	put_u64(b, ev->line_no);
+	put_u64(b, (uint64_t)ev->via_time);
+	put_u64(b, (uint64_t)pop_code(ev->via_service));
+	put_u64(b, (uint64_t)ev->via_accounts);
 }
 
 void
@@ -961,13 +1102,13 @@ get_str(struct rd *r)
 
 /* get_node - one entry; NULL on a damaged blob */
 static struct node *
-get_node(const struct correlate *c, struct rd *r, int t)
+get_node(const struct correlate *c, struct rd *r, int t, uint64_t version)
 {
 	struct fm_event ev;
 	struct fm_str *s[NSTRS] = { EV_STRS(&ev) };
 	struct fm_str key;
 	struct node *nd;
-	uint64_t seq, seen;
+	uint64_t seq, seen, via = 0, nvia = 0;
 	int64_t stamp;
 	size_t i;
 
@@ -996,11 +1137,23 @@ get_node(const struct correlate *c, struct rd *r, int t)
 	ev.flags = (int)get_u64(r);
 	ev.input = (uint32_t)get_u64(r);
 	ev.line_no = get_u64(r);
+	if (version >= 2) {
+		ev.via_time = (int64_t)get_u64(r);
+		via = get_u64(r);
+		nvia = get_u64(r);
+	}
 	if (r->err || key.len == 0 || key.len >= KEYMAX || seen > 1 ||
 	    ev.kind < 0 || ev.kind >= FM_EV__COUNT ||
 	    (ev.af != 0 && ev.af != 4 && ev.af != 6) ||
-	    (is_held(t) && ev.kind != FM_EV_LOGIN_FAIL))
+	    (is_held(t) && ev.kind != FM_EV_LOGIN_FAIL) ||
+	    (t == T_LOGIN && (ev.kind != FM_EV_LOGIN_OK || ev.af == 0 ||
+	    pop_code(ev.service) == 0)) ||
+	    via >= NPOP || nvia > limits[T_LOGIN].max_n ||
+	    (ev.via_time != 0) != (via != 0))
 		return NULL;
+	FM_STR_SET(ev.via_service, pop_services[via],
+	    strlen(pop_services[via]));
+	ev.via_accounts = (int)nvia;
 	nd = node_new(c, &ev, key.p, key.len);
 	nd->seq = seq;
 	nd->stamp = stamp;
@@ -1014,25 +1167,27 @@ correlate_load(struct correlate *c, const char *p, size_t n)
 	struct rd r = { (const unsigned char *)p, (const unsigned char *)p + n,
 	    0 };
 	struct node *nd;
-	uint64_t cnt, k;
-	int i;
+	uint64_t cnt, k, version;
+	int i, ntables;
 
 	clear(c);
 	if (n < 6 || memcmp(p, MAGIC, 6) != 0)
 		return -1;
 	r.p += 6;
-	if (get_u64(&r) != CK_VERSION)
+	version = get_u64(&r);
+	if (version < 1 || version > CK_VERSION)
 		return -1;
+	ntables = version == 1 ? CK_V1_TABLES : T__COUNT;
 	c->now = (int64_t)get_u64(&r);
 	c->seq = get_u64(&r);
-	for (i = 0; i < T__COUNT && !r.err; i++) {
+	for (i = 0; i < ntables && !r.err; i++) {
 		cnt = get_u64(&r);
 		if (cnt > limits[i].max_n) {
 			r.err = 1;
 			break;
 		}
 		for (k = 0; k < cnt; k++) {
-			if ((nd = get_node(c, &r, i)) == NULL) {
+			if ((nd = get_node(c, &r, i, version)) == NULL) {
 				r.err = 1;
 				break;
 			}

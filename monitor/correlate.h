@@ -10,6 +10,10 @@
  *   LOGIN_OK with no account.
  * - Dovecot: a failure logged by the auth process and again by the front end
  *   (Postfix warning, imap-login "auth failed, N attempts") is one attempt.
+ * - POP-before-SMTP (off unless a window is set): a message submitted
+ *   without SASL from an address that logged into POP3 / IMAP within the
+ *   window before is attributed to the newest such login's account, flagged
+ *   FM_F_INFERRED, with that login in the event's via_* fields.
  *
  * All state is bounded and expires on event time, never wall time, so the
  * output depends only on the sequence of events fed in.  correlate_save /
@@ -28,6 +32,9 @@ struct correlate;
 
 struct correlate *correlate_new(void);
 void correlate_free(struct correlate *c);
+/* correlate_pop_window - POP-before-SMTP window in seconds, 0: off (the
+ * default) */
+void correlate_pop_window(struct correlate *c, int64_t seconds);
 /* correlate_event - feed one parsed event; emits zero or more events (some
  * may be earlier ones held back until their partner line arrived). */
 void correlate_event(struct correlate *c, const struct fm_event *ev,

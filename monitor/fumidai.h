@@ -107,6 +107,7 @@ struct fumidai {
 	size_t queue_max_bytes;	/* Redis backlog kept in memory before spooling */
 	size_t spool_max_bytes;	/* spool file ceiling; past it fumidai stops reading */
 	struct fm_detect detect;
+	int pop_before_smtp;	/* POP-before-SMTP window (s), 0: off */
 	struct fm_audit *audits;
 	size_t naudits;
 	struct fm_notify *notify;

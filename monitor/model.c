@@ -1003,6 +1003,24 @@ dedup_end(struct model *md, uint32_t after)
 	    num(d, (int64_t)(md->nitem - after)));
 }
 
+/* via_fields - a POP-before-SMTP attribution's evidence: the login it
+ * came from and how sure it is (several accounts from that address: low) */
+static void
+via_fields(struct buf *b, const struct fm_event *ev)
+{
+	char when[40];
+
+	time_format(ev->via_time, when, sizeof(when));
+	buf_adds(b, ",\"inferred\":true,\"via\":{\"login_time\":\"");
+	buf_adds(b, when);
+	buf_addc(b, '"');
+	jfield(b, "service", ev->via_service);
+	buf_adds(b, ",\"accounts\":");
+	buf_addi(b, ev->via_accounts);
+	buf_adds(b, ev->via_accounts > 1 ? "},\"confidence\":\"low\"" :
+	    "},\"confidence\":\"high\"");
+}
+
 static void
 message_record(struct model *md, const struct fm_event *ev, struct tb *t)
 {
@@ -1025,6 +1043,8 @@ message_record(struct model *md, const struct fm_event *ev, struct tb *t)
 	buf_addc(b, '"');
 	jfield(b, "service", ev->service);
 	jfield(b, "host", ev->host);
+	if (ev->via_time != 0)
+		via_fields(b, ev);
 }
 
 /* message - a queued message of a known account, counted once per qid */

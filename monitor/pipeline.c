@@ -78,6 +78,7 @@ pipeline_new(const struct fumidai *cf, pipeline_event_fn *fn, void *arg,
 		logline_ctx_init(&pl->in[i].hdr, 0);
 	}
 	pl->corr = correlate_new();
+	correlate_pop_window(pl->corr, cf->pop_before_smtp);
 	return pl;
 }
 

@@ -3,7 +3,8 @@
  * correlate-t.c - unit tests for the correlator: queue-id attribution, one
  * LOGIN_OK per smtpd session, auth=N without a submission, merging of a
  * backend failure with its front-end line (by session and by address),
- * expiry on event time, flush, checkpoint round trip and bounded size.
+ * expiry on event time, flush, checkpoint round trip and bounded size;
+ * POP-before-SMTP attribution (window edges, shared addresses, checkpoint).
  */
 #include "config.h"
 
@@ -31,6 +32,9 @@ struct rec {
 	int origin[64];
 	uint64_t line[64];
 	char ip[64][48];
+	int64_t via_time[64];
+	int via_accounts[64];
+	char via_service[64][8];
 };
 
 static void
@@ -52,6 +56,10 @@ rec_emit(void *arg, const struct fm_event *ev)
 	r->origin[i] = ev->origin;
 	r->line[i] = ev->line_no;
 	addr_format(ev->af, ev->addr, r->ip[i], sizeof(r->ip[i]));
+	r->via_time[i] = ev->via_time;
+	r->via_accounts[i] = ev->via_accounts;
+	snprintf(r->via_service[i], 8, "%.*s", (int)ev->via_service.len,
+	    ev->via_service.p);
 }
 
 static void
@@ -628,6 +636,193 @@ test_bounds(void)
 	correlate_free(c);
 }
 
+/* poplogin - a Dovecot login of acct over service from addr */
+static struct fm_event
+poplogin(double t, const char *acct, const char *service, const char *addr)
+{
+	struct fm_event e = ev(FM_EV_LOGIN_OK, t);
+
+	e.program = S("dovecot");
+	e.service = S(service);
+	e.account = S(acct);
+	e.mech = S("PLAIN");
+	ip(&e, addr);
+	return e;
+}
+
+/* queued - qmgr's line for qid */
+static struct fm_event
+queued(double t, const char *qid)
+{
+	struct fm_event e = ev(FM_EV_MSG_QUEUED, t);
+
+	e.program = S("postfix/qmgr");
+	e.service = S("");
+	e.queue_id = S(qid);
+	e.sender = S("someone@example.org");
+	e.size = 100;
+	e.nrcpt = 1;
+	return e;
+}
+
+static void
+feed(struct correlate *c, struct fm_event e, struct rec *r)
+{
+	correlate_event(c, &e, rec_emit, r);
+}
+
+/* pop_case - a fresh record and a window of w seconds */
+static void
+pop_case(struct correlate *c, struct rec *r, int64_t w)
+{
+	rec_reset(r);
+	correlate_pop_window(c, w);
+}
+
+static void
+test_pop(void)
+{
+	struct correlate *c = correlate_new(), *c2;
+	struct rec r = { 0 };
+	struct fm_event e;
+	struct buf blob;
+	char a[32];
+	size_t out = 0;
+	int i;
+
+	/* off by default: nothing is remembered or inferred */
+	rec_reset(&r);
+	feed(c, poplogin(0, "alice", "pop3", "192.0.2.10"), &r);
+	feed(c, submit(10, "P0", "", "1"), &r);
+	is_int(r.n, 2, "pop: off: login and submit pass");
+	is_str(r.account[1], "", "pop: off: no account");
+	is_int(r.flags[1], 0, "pop: off: not inferred");
+	is_int((int)correlate_size(c), 1, "pop: off: only the qid held");
+	correlate_free(c);
+
+	/* the window's edge is inclusive */
+	c = correlate_new();
+	pop_case(c, &r, 600);
+	feed(c, poplogin(100, "alice", "pop3", "192.0.2.10"), &r);
+	feed(c, submit(700, "P1", "", "1"), &r);
+	feed(c, queued(701, "P1"), &r);
+	is_int(r.n, 3, "pop: edge: no LOGIN_OK invented");
+	is_str(r.account[1], "alice", "pop: edge: submit attributed");
+	is_int(r.flags[1], FM_F_INFERRED, "pop: edge: inferred");
+	ok(r.via_time[1] == T0 + 100 * SEC, "pop: edge: evidence time");
+	is_str(r.via_service[1], "pop3", "pop: edge: evidence service");
+	is_int(r.via_accounts[1], 1, "pop: edge: one account");
+	is_str(r.account[2], "alice", "pop: edge: qmgr line attributed");
+	ok(r.via_time[2] == T0 + 100 * SEC && r.via_accounts[2] == 1 &&
+	    strcmp(r.via_service[2], "pop3") == 0,
+	    "pop: edge: qmgr line carries the evidence");
+	correlate_free(c);
+
+	/* one microsecond past it: not attributed */
+	c = correlate_new();
+	pop_case(c, &r, 600);
+	feed(c, poplogin(100, "alice", "pop3", "192.0.2.10"), &r);
+	e = submit(700, "P2", "", "1");
+	e.time++;
+	feed(c, e, &r);
+	is_str(r.account[1], "", "pop: past the window: no account");
+	is_int(r.flags[1], 0, "pop: past the window: not inferred");
+	ok(r.via_time[1] == 0, "pop: past the window: no evidence");
+	correlate_free(c);
+
+	/* several accounts share the address: the newest login wins */
+	c = correlate_new();
+	pop_case(c, &r, 600);
+	feed(c, poplogin(100, "alice", "pop3", "192.0.2.10"), &r);
+	feed(c, poplogin(200, "bob", "imap", "192.0.2.10"), &r);
+	feed(c, poplogin(210, "carol", "imap", "192.0.2.99"), &r);
+	feed(c, poplogin(220, "dave", "submission", "192.0.2.10"), &r);
+	feed(c, submit(300, "P3", "", "1"), &r);
+	is_str(r.account[4], "bob", "pop: shared: newest login's account");
+	is_str(r.via_service[4], "imap", "pop: shared: its service");
+	is_int(r.via_accounts[4], 2,
+	    "pop: shared: two accounts (other address, SMTP login not counted)");
+	feed(c, poplogin(310, "alice", "pop3", "192.0.2.10"), &r);
+	feed(c, poplogin(320, "alice", "pop3", "192.0.2.10"), &r);
+	feed(c, submit(330, "P4", "", "2"), &r);
+	is_str(r.account[7], "alice", "pop: shared: alice again");
+	is_int(r.via_accounts[7], 2, "pop: shared: still two accounts");
+	ok(r.via_time[7] == T0 + 320 * SEC, "pop: shared: her newest login");
+
+	/* an authenticated submission keeps its own account */
+	feed(c, submit(340, "P5", "erin", "3"), &r);
+	is_int(r.n, 10, "pop: sasl: its LOGIN_OK and the submit");
+	is_str(r.account[9], "erin", "pop: sasl: own account");
+	is_int(r.flags[9], 0, "pop: sasl: not inferred");
+	ok(r.via_time[9] == 0, "pop: sasl: no evidence");
+	feed(c, queued(341, "P5"), &r);
+	ok(r.via_time[10] == 0 && strcmp(r.account[10], "erin") == 0,
+	    "pop: sasl: qmgr line without evidence");
+
+	/* no login from the address */
+	e = submit(350, "P6", "", "4");
+	ip(&e, "192.0.2.11");
+	feed(c, e, &r);
+	is_str(r.account[11], "", "pop: no login: no account");
+
+	/* checkpoint: logins and a pending message's evidence survive */
+	feed(c, submit(360, "P7", "", "5"), &r);
+	buf_init(&blob);
+	correlate_save(c, &blob);
+	c2 = correlate_new();
+	correlate_pop_window(c2, 600);
+	is_int(correlate_load(c2, blob.data, blob.len), 0, "pop: ckpt: loads");
+	is_int((int)correlate_size(c2), (int)correlate_size(c),
+	    "pop: ckpt: same size");
+	pop_case(c2, &r, 600);
+	feed(c2, queued(361, "P7"), &r);
+	feed(c2, submit(370, "P8", "", "6"), &r);
+	is_str(r.account[0], "alice", "pop: ckpt: qmgr line attributed");
+	ok(r.via_time[0] == T0 + 320 * SEC && r.via_accounts[0] == 2 &&
+	    strcmp(r.via_service[0], "pop3") == 0,
+	    "pop: ckpt: qmgr line keeps the evidence");
+	ok(strcmp(r.account[1], "alice") == 0 && r.via_accounts[1] == 2,
+	    "pop: ckpt: logins kept");
+	/* expiry on event time: 600 s after the last login nothing is left */
+	feed(c2, submit(921, "P9", "", "7"), &r);
+	is_str(r.account[2], "", "pop: expired: no account");
+	correlate_free(c2);
+
+	/* a version 1 checkpoint (no logins table) still loads; a version 2
+	 * header with only four tables does not */
+	buf_reset(&blob);
+	buf_add(&blob, "FMCORR\x01\0\0\0\0\0\0\0", 14);
+	for (i = 0; i < 6 * 8; i++)
+		buf_addc(&blob, '\0');
+	c2 = correlate_new();
+	is_int(correlate_load(c2, blob.data, blob.len), 0, "pop: ckpt: v1 loads");
+	blob.data[6] = 2;
+	is_int(correlate_load(c2, blob.data, blob.len), -1,
+	    "pop: ckpt: v2 needs the logins table");
+	buf_addc(&blob, '\0');
+	for (i = 0; i < 7; i++)
+		buf_addc(&blob, '\0');
+	is_int(correlate_load(c2, blob.data, blob.len), 0, "pop: ckpt: v2 empty");
+	blob.data[6] = 3;
+	is_int(correlate_load(c2, blob.data, blob.len), -1,
+	    "pop: ckpt: future version refused");
+	correlate_free(c2);
+	buf_free(&blob);
+
+	/* bounded: logins from many addresses are capped */
+	for (i = 0; i < 70000; i++) {
+		snprintf(a, sizeof(a), "10.%d.%d.%d", (i >> 16) & 255,
+		    (i >> 8) & 255, i & 255);
+		e = poplogin(400, "x", "pop3", a);
+		correlate_event(c, &e, count_emit, &out);
+	}
+	ok(correlate_size(c) <= 65536 + 16, "pop: bounds: logins capped (%zu)",
+	    correlate_size(c));
+	is_int(out, 70000, "pop: bounds: every login passes through");
+	correlate_free(c);
+	buf_free(&r.json);
+}
+
 int
 main(void)
 {
@@ -637,5 +832,6 @@ main(void)
 	test_expiry();
 	test_checkpoint();
 	test_bounds();
+	test_pop();
 	return done_testing();
 }

@@ -25,7 +25,7 @@
 #include <string.h>
 
 /* Bumped whenever a struct below changes layout or meaning. */
-#define FM_PLUGIN_ABI 1
+#define FM_PLUGIN_ABI 2
 
 /* A byte string that is not NUL-terminated; len 0 means absent. */
 struct fm_str {
@@ -107,6 +107,11 @@ struct fm_event {
 	/* Set by the core, not by parsers. */
 	uint32_t input;		/* index of the input that read the line */
 	uint64_t line_no;	/* 1-based line number in that input */
+	/* Set by the correlator on a message it attributed by POP-before-SMTP:
+	 * the login that is the evidence (via_time 0: none). */
+	int64_t via_time;	/* that login's time, us */
+	struct fm_str via_service; /* its service: "pop3" or "imap" */
+	int via_accounts;	/* distinct accounts from the address in the window */
 };
 
 #define FM_F_INFERRED	0x01	/* account attributed by correlation, not logged */
