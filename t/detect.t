@@ -53,7 +53,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
-use FM qw(run_cmd tmpdir read_file write_file write_config have_prog);
+use FM qw(run_cmd tmpdir read_file write_file write_config have_prog spawn_fumidai stop_pid);
 use MailStack;
 
 my $bin = abs_path(FM::fumidai()) // '';
@@ -661,32 +661,17 @@ sub write_geoip {
 # ---- fumidai run -------------------------------------------------------------
 
 sub start_fumidai {
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDOUT, '>', "$tmp/fumidai.out");
-		open(STDERR, '>', "$tmp/fumidai.err");
-		exec($bin, 'run', '-f', '-c', $conf) or POSIX::_exit(127);
-	}
-	return $pid;
+	return spawn_fumidai([ 'run', '-f', '-c', $conf ], "$tmp/fumidai.out",
+	    "$tmp/fumidai.err");
 }
 
 # stop_fumidai - SIGTERM; its exit status (-1: it had to be killed)
 sub stop_fumidai {
-	kill 'TERM', $fpid;
-	my $deadline = time + 60;
-	while (waitpid($fpid, WNOHANG) == 0) {
-		if (time > $deadline) {
-			kill 'KILL', $fpid;
-			waitpid $fpid, 0;
-			undef $fpid;
-			diag 'fumidai run did not exit on SIGTERM';
-			return -1;
-		}
-		sleep 0.05;
-	}
-	my $st = $?;
+	my $st = stop_pid($fpid);
 	undef $fpid;
-	return $st & 127 ? -1 : $st >> 8;
+	diag 'fumidai run did not exit on SIGTERM or died of a signal'
+	    if $st == -1;
+	return $st;
 }
 
 # checkpoint - (lines, offset) fumidai's checkpoint accounts for

@@ -42,7 +42,7 @@ use POSIX qw(:sys_wait_h strftime);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Time::Local qw(timelocal);
-use FM qw(run_cmd tmpdir read_file write_file write_config have_prog);
+use FM qw(run_cmd tmpdir read_file write_file write_config have_prog spawn_fumidai stop_pid);
 use MailStack;
 
 my $bin = abs_path(FM::fumidai()) // '';
@@ -355,30 +355,14 @@ sub log_epoch {
 }
 
 sub start_fumidai {
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDOUT, '>', "$tmp/fumidai.out");
-		open(STDERR, '>', "$tmp/fumidai.err");
-		exec($bin, 'run', '-f', '-c', $conf) or POSIX::_exit(127);
-	}
-	return $pid;
+	return spawn_fumidai([ 'run', '-f', '-c', $conf ], "$tmp/fumidai.out",
+	    "$tmp/fumidai.err");
 }
 
 sub stop_fumidai {
-	kill 'TERM', $fpid;
-	my $deadline = time + 60;
-	while (waitpid($fpid, WNOHANG) == 0) {
-		if (time > $deadline) {
-			kill 'KILL', $fpid;
-			waitpid $fpid, 0;
-			undef $fpid;
-			return -1;
-		}
-		sleep 0.05;
-	}
-	my $st = $?;
+	my $st = stop_pid($fpid);
 	undef $fpid;
-	return $st & 127 ? -1 : $st >> 8;
+	return $st;
 }
 
 sub checkpoint_lines {

@@ -9,7 +9,7 @@ use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep);
 use Exporter 'import';
 our @EXPORT_OK = qw(fumidai run_cmd tmpdir write_file read_file start_redis
-    write_config have_prog);
+    write_config have_prog spawn_fumidai stop_pid);
 
 sub builddir { $ENV{FM_BUILDDIR} // '.' }
 sub srcdir   { $ENV{FM_SRCDIR} // '.' }
@@ -60,6 +60,37 @@ sub run_cmd {
     waitpid($pid, 0);
     my $st = $? >> 8;
     return ($st, read_file($out) // '', read_file($err) // '');
+}
+
+# spawn_fumidai(\@args, out, err) - fumidai ARGS in the background, its
+# stdout and stderr into the files out and err; the pid
+sub spawn_fumidai {
+    my ($args, $out, $err) = @_;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open(STDOUT, '>', $out);
+        open(STDERR, '>', $err);
+        exec(fumidai(), @$args) or POSIX::_exit(127);
+    }
+    return $pid;
+}
+
+# stop_pid(pid) - SIGTERM, then wait up to a minute (SIGKILL after);
+# the exit status, or -1 when it died of a signal or had to be killed
+sub stop_pid {
+    my ($pid) = @_;
+    kill 'TERM', $pid;
+    my $deadline = time + 60;
+    while (waitpid($pid, WNOHANG) == 0) {
+        if (time > $deadline) {
+            kill 'KILL', $pid;
+            waitpid $pid, 0;
+            return -1;
+        }
+        sleep 0.05;
+    }
+    my $st = $?;
+    return $st & 127 ? -1 : $st >> 8;
 }
 
 # write_config(path, redis_sock, state_dir, inputs => [paths], extra => "...")
