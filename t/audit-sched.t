@@ -30,27 +30,7 @@ plan skip_all => 'redis-server is not installed'
 plan skip_all => 'needs /usr/bin/openssl (package openssl)'
     unless -x '/usr/bin/openssl';
 
-my $rr = 'permit_mynetworks, permit_sasl_authenticated, ' .
-    'reject_unauth_destination';
-my $closed = MailStack->new(hostname => 'mx.closed.fumidai.test');
-my ($key, $crt) = $closed->self_signed('mx.closed.fumidai.test');
-$closed->postfix_tweak(main => {
-	mynetworks => '127.0.0.2/32',
-	smtpd_relay_restrictions => $rr,
-	smtpd_tls_security_level => 'may',
-	smtpd_tls_cert_file => $crt,
-	smtpd_tls_key_file => $key,
-	smtpd_tls_auth_only => 'yes',
-	disable_vrfy_command => 'yes',
-});
-my $open = MailStack->new(hostname => 'mx.open.fumidai.test');
-$open->postfix_tweak(main => {
-	mynetworks => '127.0.0.0/8',
-	smtpd_relay_restrictions => $rr,
-	smtpd_recipient_restrictions => 'permit_mynetworks, ' .
-	    'reject_unauth_destination',
-	smtpd_banner => '$myhostname ESMTP $mail_name $mail_version',
-}, smtp => { smtpd_sasl_auth_enable => 'yes' });
+my ($closed, $open) = MailStack->relay_pair;
 $closed->start;
 $open->start;
 

@@ -1136,4 +1136,36 @@ sub self_signed {
 	return ("$etc/tls.key", "$etc/tls.crt");
 }
 
+# relay_pair(%open_services) - two instances for the posture audits, not
+# started: "closed" (mynetworks 127.0.0.2 only, relay for the authenticated,
+# STARTTLS with AUTH only after it, no VRFY) and "open" (mynetworks
+# 127.0.0.0/8, so it relays for any loopback client; AUTH offered on port 25,
+# a banner that names the software).  %open_services adds per-service
+# settings to the open one (postfix_tweak's smtp => / submission =>).
+sub relay_pair {
+	my ($class, %open_services) = @_;
+	my $rr = 'permit_mynetworks, permit_sasl_authenticated, ' .
+	    'reject_unauth_destination';
+	my $closed = $class->new(hostname => 'mx.closed.fumidai.test');
+	my ($key, $crt) = $closed->self_signed('mx.closed.fumidai.test');
+	$closed->postfix_tweak(main => {
+		mynetworks => '127.0.0.2/32',
+		smtpd_relay_restrictions => $rr,
+		smtpd_tls_security_level => 'may',
+		smtpd_tls_cert_file => $crt,
+		smtpd_tls_key_file => $key,
+		smtpd_tls_auth_only => 'yes',
+		disable_vrfy_command => 'yes',
+	});
+	my $open = $class->new(hostname => 'mx.open.fumidai.test');
+	$open->postfix_tweak(main => {
+		mynetworks => '127.0.0.0/8',
+		smtpd_relay_restrictions => $rr,
+		smtpd_recipient_restrictions => 'permit_mynetworks, ' .
+		    'reject_unauth_destination',
+		smtpd_banner => '$myhostname ESMTP $mail_name $mail_version',
+	}, smtp => { smtpd_sasl_auth_enable => 'yes' }, %open_services);
+	return ($closed, $open);
+}
+
 1;
