@@ -42,6 +42,8 @@ batch_add(struct batch *b, const struct fm_event *ev)
 	e->status = arena_str(a, ev->status);
 	e->reason = arena_str(a, ev->reason);
 	e->client_name = arena_str(a, ev->client_name);
+	e->subject = arena_str(a, ev->subject);
+	e->dsn = arena_str(a, ev->dsn);
 	if (b->first_time == 0 || (ev->time && ev->time < b->first_time))
 		b->first_time = ev->time;
 	if (ev->time > b->last_time)

@@ -3,9 +3,10 @@
  * cmd_account.c - `fumidai account NAME [--json] [--hex] [-n N] [-c FILE]`:
  * what Redis holds about one account: last login and failure, its alerts
  * (alerts_open: the latest record of each kind), counters for today, the
- * last 7 days and the whole retention, logins by address, the countries,
- * networks and cities it logged in from (:geo), the recent login history
- * and the messages it sent.  Exit 0 when something is recorded, 1 when
+ * last 7 days and the whole retention, logins by address of the last 7
+ * days (the :lr:<day> roll-ups), the countries, networks and cities it
+ * logged in from (:geo), the recent login attempts (:logins) and the
+ * messages it sent in the last 7 days (:m:<day>), newest first.  Exit 0 when something is recorded, 1 when
  * nothing is, 2 on a usage, configuration or Redis error.
  *
  * SECURITY: everything printed came from logs.  Human output escapes
@@ -22,6 +23,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cmd.h"
+#include "history_codec.h"
 #include "redisd.h"
 #include "conf.h"
 #include "scripts.h"
@@ -31,7 +33,7 @@
 
 #define SHOW_DEFAULT	20	/* history entries shown without -n */
 #define ROLLUP_DAYS	7
-#define FIXED		5	/* replies before the day hashes in fetch() */
+#define FIXED		4	/* replies before the day hashes in fetch() */
 
 /* The per-day counters shown, in order (doc/redis.md). */
 static const char *const counter_names[] = {
@@ -75,7 +77,10 @@ struct account {
 	struct counters today, week, total;
 	struct rollup *roll;
 	size_t nroll;
-	redisReply *logins, *msgs;
+	redisReply *logins;
+	redisReply *mdays[ROLLUP_DAYS];	/* :m:<day> of the recent days */
+	const redisReply **msgs;	/* their records, newest first */
+	size_t nmsgs;
 	struct place *geo;	/* sorted: type, then most logins first */
 	size_t ngeo;
 	redisReply *open;	/* HGETALL alerts_open */
@@ -118,9 +123,73 @@ add_rollup(struct account *a, const char *p, size_t n, long long v)
 	a->roll[a->nroll++].n = v;
 }
 
-/* read_day - a day hash: counters, and roll-ups for recent days */
+/* read_lr - a day's login roll-ups (:lr:<day>): their counts "n" */
 static void
-read_day(struct account *a, struct day *d, const redisReply *r, int recent)
+read_lr(struct account *a, const redisReply *r)
+{
+	struct buf v;
+	size_t i;
+
+	buf_init(&v);
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+	    i += 2) {
+		const redisReply *f = r->element[i], *e = r->element[i + 1];
+
+		if (f->type == REDIS_REPLY_STRING &&
+		    e->type == REDIS_REPLY_STRING &&
+		    show_json_get(e->str, e->len, "n", &v) == 0)
+			add_rollup(a, f->str, f->len, strtoll(v.data, NULL, 10));
+	}
+	buf_free(&v);
+}
+
+/* msg_time_cmp - messages newest first by their "time", then bytes */
+static int
+msg_time_cmp(const void *x, const void *y)
+{
+	const redisReply *a = *(const redisReply *const *)x;
+	const redisReply *b = *(const redisReply *const *)y;
+	struct buf ta, tb;
+	int c;
+
+	buf_init(&ta);
+	buf_init(&tb);
+	(void)show_json_get(a->str, a->len, "time", &ta);
+	(void)show_json_get(b->str, b->len, "time", &tb);
+	c = strcmp(tb.data ? tb.data : "", ta.data ? ta.data : "");
+	buf_free(&ta);
+	buf_free(&tb);
+	if (c == 0 && (c = memcmp(b->str, a->str, FM_MIN(a->len,
+	    b->len))) == 0)
+		c = (b->len > a->len) - (b->len < a->len);
+	return c;
+}
+
+/* read_msgs - the records of the recent :m:<day> hashes, newest first,
+ * at most show */
+static void
+read_msgs(struct account *a, int show)
+{
+	size_t d, i, n = 0;
+
+	for (d = 0; d < ROLLUP_DAYS; d++)
+		if (a->mdays[d] && a->mdays[d]->type == REDIS_REPLY_ARRAY)
+			n += a->mdays[d]->elements / 2;
+	a->msgs = xcalloc(n + 1, sizeof(*a->msgs));
+	for (d = 0; d < ROLLUP_DAYS; d++)
+		for (i = 1; a->mdays[d] && a->mdays[d]->type ==
+		    REDIS_REPLY_ARRAY && i < a->mdays[d]->elements; i += 2)
+			if (a->mdays[d]->element[i]->type == REDIS_REPLY_STRING)
+				a->msgs[a->nmsgs++] = a->mdays[d]->element[i];
+	if (a->nmsgs > 1)
+		qsort(a->msgs, a->nmsgs, sizeof(*a->msgs), msg_time_cmp);
+	if (show > 0 && a->nmsgs > (size_t)show)
+		a->nmsgs = (size_t)show;
+}
+
+/* read_day - a day hash: its counters */
+static void
+read_day(struct day *d, const redisReply *r)
 {
 	size_t i, k;
 
@@ -129,11 +198,6 @@ read_day(struct account *a, struct day *d, const redisReply *r, int recent)
 		const redisReply *f = r->element[i], *v = r->element[i + 1];
 		long long n = strtoll(v->str ? v->str : "0", NULL, 10);
 
-		if (memchr(f->str, '|', f->len) != NULL) {
-			if (recent)
-				add_rollup(a, f->str, f->len, n);
-			continue;
-		}
 		for (k = 0; k < NCOUNT; k++)
 			if (strcmp(f->str, counter_names[k]) == 0) {
 				d->c.v[k] += n;
@@ -146,8 +210,13 @@ static int
 cmp_rollup(const void *x, const void *y)
 {
 	const struct rollup *a = x, *b = y;
+	int c;
 
-	return (a->n < b->n) - (a->n > b->n);
+	if (a->n != b->n)
+		return (a->n < b->n) - (a->n > b->n);
+	/* the same count: by field bytes (a hash has no order to keep) */
+	c = memcmp(a->key.data, b->key.data, FM_MIN(a->key.len, b->key.len));
+	return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
 }
 
 /* read_place - a :geo field and its value "<count>|<first>|<last>|<name>" */
@@ -275,6 +344,31 @@ read_open(struct account *a)
 		qsort(a->alerts, a->nalerts, sizeof(*a->alerts), cmp_alert);
 }
 
+/* day_recent - the roll-ups and messages of recent day d (the replies
+ * after its counters): 0, 1 after an error reply, -1 */
+static int
+day_recent(redisContext *c, struct account *a, size_t d, char *err,
+    size_t errlen)
+{
+	redisReply *r;
+	int got, rc = 0;
+
+	if ((got = store_sync_reply(c, &r, err, errlen)) == -1)
+		return -1;
+	rc |= got == 1;
+	history_expand_day(r, HISTORY_DAY_LR, a->days[d].name, a->name.data,
+	    a->name.len);
+	read_lr(a, r);
+	freeReplyObject(r);
+	if ((got = store_sync_reply(c, &r, err, errlen)) == -1)
+		return -1;
+	rc |= got == 1;
+	history_expand_day(r, HISTORY_DAY_M, a->days[d].name, a->name.data,
+	    a->name.len);
+	a->mdays[d] = r;
+	return rc;
+}
+
 /* fetch - everything about the account, in one pipelined round */
 static int
 fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
@@ -283,8 +377,9 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	struct buf k;
 	redisReply *r;
 	int64_t now = now_us();
-	size_t i;
-	char suffix[16];
+	static const char *const day_keys[] = { "c", "lr", "m" };
+	size_t i, j;
+	char suffix[24];
 	int rc = 0;
 	int got;
 
@@ -297,9 +392,6 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	store_key_account(&k, cf, a->name.data, a->name.len, ":logins");
 	redisAppendCommand(c, "LRANGE %b 0 %d", k.data, k.len, show - 1);
 	buf_reset(&k);
-	store_key_account(&k, cf, a->name.data, a->name.len, ":msgs");
-	redisAppendCommand(c, "LRANGE %b 0 %d", k.data, k.len, show - 1);
-	buf_reset(&k);
 	store_key_account(&k, cf, a->name.data, a->name.len, ":geo");
 	redisAppendCommand(c, "HGETALL %b", k.data, k.len);
 	buf_reset(&k);
@@ -307,10 +399,14 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	redisAppendCommand(c, "HGETALL %b", k.data, k.len);
 	for (i = 0; i < a->ndays; i++) {
 		scripts_day(now - (int64_t)i * 86400 * 1000000, a->days[i].name);
-		snprintf(suffix, sizeof(suffix), ":c:%s", a->days[i].name);
-		buf_reset(&k);
-		store_key_account(&k, cf, a->name.data, a->name.len, suffix);
-		redisAppendCommand(c, "HGETALL %b", k.data, k.len);
+		for (j = 0; j < (i < ROLLUP_DAYS ? 3u : 1u); j++) {
+			snprintf(suffix, sizeof(suffix), ":%s:%s", day_keys[j],
+			    a->days[i].name);
+			buf_reset(&k);
+			store_key_account(&k, cf, a->name.data, a->name.len,
+			    suffix);
+			redisAppendCommand(c, "HGETALL %b", k.data, k.len);
+		}
 	}
 	buf_free(&k);
 	for (i = 0; i < FIXED + a->ndays; i++) {
@@ -322,18 +418,24 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 			a->last = r;
 		else if (i == 1)
 			a->logins = r;
-		else if (i == 2)
-			a->msgs = r;
-		else if (i == 3) {
+		else if (i == 2) {
 			read_geo(a, r);
 			freeReplyObject(r);
-		} else if (i == 4) {
+		} else if (i == 3) {
 			a->open = r;
 			read_open(a);
 		} else {
 			struct day *d = &a->days[i - FIXED];
 
-			read_day(a, d, r, i - FIXED < ROLLUP_DAYS);
+			read_day(d, r);
+			got = i - FIXED < ROLLUP_DAYS ? day_recent(c, a,
+			    i - FIXED, err, errlen) : 0;
+			if (got == -1) {
+				freeReplyObject(r);
+				return -1;
+			}
+			if (got == 1)
+				rc = -1;
 			if (i - FIXED == 0)
 				add_counters(&a->today, &d->c);
 			if (i - FIXED < 7)
@@ -344,6 +446,7 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	}
 	if (a->nroll > 1)
 		qsort(a->roll, a->nroll, sizeof(*a->roll), cmp_rollup);
+	read_msgs(a, show);
 	return rc;
 }
 
@@ -357,8 +460,10 @@ account_free(struct account *a)
 		freeReplyObject(a->last);
 	if (a->logins)
 		freeReplyObject(a->logins);
-	if (a->msgs)
-		freeReplyObject(a->msgs);
+	for (i = 0; i < ROLLUP_DAYS; i++)
+		if (a->mdays[i])
+			freeReplyObject(a->mdays[i]);
+	free(a->msgs);
 	for (i = 0; i < a->nroll; i++)
 		buf_free(&a->roll[i].key);
 	free(a->roll);
@@ -484,20 +589,20 @@ print_rollups(const struct account *a, int show)
 
 /* print_records - history entries, the chosen fields of each */
 static void
-print_records(const redisReply *r, const char *title,
+print_records(redisReply *const *r, size_t n, const char *title,
     const char *const *fields, const char *const *labels)
 {
 	struct buf v;
 	size_t i, j;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+	if (n == 0)
 		return;
 	buf_init(&v);
 	printf("\n  %s (newest first)\n", title);
-	for (i = 0; i < r->elements; i++) {
+	for (i = 0; i < n; i++) {
 		printf("   ");
 		for (j = 0; fields[j] != NULL; j++) {
-			if (show_json_get(r->element[i]->str, r->element[i]->len,
+			if (show_json_get(r[i]->str, r[i]->len,
 			    fields[j], &v) == -1 || v.len == 0)
 				continue;
 			printf(" %s", labels[j]);
@@ -525,8 +630,7 @@ newest_event(const struct account *a)
 		    show_iso_us(v->str, v->len, &us) == 0 && us > max)
 			max = us;
 	buf_init(&t);
-	if (a->msgs->type == REDIS_REPLY_ARRAY && a->msgs->elements > 0 &&
-	    show_json_get(a->msgs->element[0]->str, a->msgs->element[0]->len,
+	if (a->nmsgs > 0 && show_json_get(a->msgs[0]->str, a->msgs[0]->len,
 	    "time", &t) == 0 && show_iso_us(t.data, t.len, &us) == 0 &&
 	    us > max)
 		max = us;
@@ -630,9 +734,9 @@ print_human(const struct account *a)
 	static const char *const ll[] = { "", "", "", "", "", "attempts=",
 	    "host=", "reason=", NULL };
 	static const char *const mf[] = { "time", "qid", "from", "size",
-	    "nrcpt", "ip", "service", "msgid", NULL };
+	    "nrcpt", "ip", "service", "msgid", "subject", NULL };
 	static const char *const ml[] = { "", "", "from=", "size=", "nrcpt=",
-	    "ip=", "", "msgid=", NULL };
+	    "ip=", "", "msgid=", "subject=", NULL };
 
 	printf("account ");
 	show_put_term(a->name.data, a->name.len);
@@ -644,8 +748,11 @@ print_human(const struct account *a)
 	print_days(a);
 	print_rollups(a, SHOW_DEFAULT);
 	print_geo(a);
-	print_records(a->logins, "recent logins", lf, ll);
-	print_records(a->msgs, "recent messages", mf, ml);
+	print_records(a->logins->type == REDIS_REPLY_ARRAY ?
+	    a->logins->element : NULL, a->logins->type == REDIS_REPLY_ARRAY ?
+	    a->logins->elements : 0, "recent logins", lf, ll);
+	print_records((redisReply *const *)a->msgs, a->nmsgs,
+	    "recent messages", mf, ml);
 }
 
 /* ---- JSON output ---- */
@@ -678,15 +785,16 @@ json_record(struct buf *b, const redisReply *e)
 
 /* json_records - stored records are our own JSON objects: copied */
 static void
-json_records(struct buf *b, const char *name, const redisReply *r)
+json_records(struct buf *b, const char *name, redisReply *const *r,
+    size_t n)
 {
 	size_t i;
 
 	buf_printf(b, ",\"%s\":[", name);
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+	for (i = 0; i < n; i++) {
 		if (i)
 			buf_addc(b, ',');
-		json_record(b, r->element[i]);
+		json_record(b, r[i]);
 	}
 	buf_addc(b, ']');
 }
@@ -834,8 +942,12 @@ print_json(const struct account *a, int found)
 			}
 		buf_addc(&b, '}');
 		json_rollups(&b, a);
-		json_records(&b, "logins", a->logins);
-		json_records(&b, "messages", a->msgs);
+		json_records(&b, "logins", a->logins->type ==
+		    REDIS_REPLY_ARRAY ? a->logins->element : NULL,
+		    a->logins->type == REDIS_REPLY_ARRAY ?
+		    a->logins->elements : 0);
+		json_records(&b, "messages", (redisReply *const *)a->msgs,
+		    a->nmsgs);
 		json_geo(&b, a);
 		json_alerts(&b, a);
 	}

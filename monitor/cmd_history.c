@@ -2,12 +2,14 @@
 /*
  * cmd_history.c - `fumidai history ACCOUNT [-c FILE] [--hex] [--since T]
  * [--until T] [--logins|--sent] [--json|--csv]`: what an account did over a
- * time range, for its owner or an investigator: every login record kept in
- * <prefix>{a:<hex>}:logins, the day's roll-ups `ok|<ip>|<service>` and
- * `fail|<ip>|<service>` of the :c:<day> hashes of the days in range, and
- * every message it sent from :msgs (doc/redis.md).  Records are filtered by
- * their own event time, since <= time < until, and shown oldest first; a
- * roll-up belongs to a UTC day, shown when the day overlaps the range.
+ * time range, for its owner or an investigator: the recent login attempts
+ * kept in <prefix>{a:<hex>}:logins, the day roll-ups `<result>|<ip>|
+ * <service>` of the :lr:<day> hashes of the days in range (count, first and
+ * last time, mechanism, server, reason, place), and every message it sent
+ * from the :m:<day> hashes (recipients and their final status, Subject, the
+ * login that sent it; doc/redis.md).  Records are filtered by their own
+ * event time, since <= time < until, and shown oldest first; a roll-up
+ * belongs to a UTC day, shown when the day overlaps the range.
  * Without --since the range starts retention_days before --until (default:
  * now).  Exit 0 (an account with no history too: it says so), 2 on a usage,
  * configuration or Redis error.
@@ -31,6 +33,7 @@
 #include "cmd.h"
 #include "cmd_history.h"
 #include "conf.h"
+#include "history_codec.h"
 #include "redisd.h"
 #include "scripts.h"
 #include "show.h"
@@ -39,22 +42,30 @@
 
 #define MAX_DAYS	4000	/* day hashes read at most (about 11 years) */
 
-/* Columns of the CSV: one table for the three record types. */
+/* Columns of the CSV: one table for the three record types (a roll-up's
+ * time is its day; rcpt "to status dsn" per recipient, "; " between;
+ * login "service ip mech time", or "inferred service ip time accounts") */
 static const char *const csv_cols[] = { "type", "time", "host", "service",
     "ip", "result", "mech", "attempts", "reason", "count", "qid", "msgid",
-    "from", "size", "nrcpt" };
-/* the record field of each column ("" none); numeric ones are not quoted */
+    "from", "size", "nrcpt", "first", "last", "cc", "city", "asn", "asorg",
+    "subject", "rcpt", "login" };
+/* the record field of each column ("" none) */
 static const char *const csv_field[] = { "", "time", "host", "service",
-    "ip", "result", "mech", "attempts", "reason", "", "qid", "msgid",
-    "from", "size", "nrcpt" };
+    "ip", "result", "mech", "attempts", "reason", "count", "qid", "msgid",
+    "from", "size", "nrcpt", "first", "last", "cc", "city", "asn", "asorg",
+    "subject", "rcpt", "login" };
+/* the ones written unquoted: fumidai's own numbers and times */
+static const char *const csv_plain[] = { "time", "attempts", "count",
+    "size", "nrcpt", "first", "last", "asn" };
 
 static void	usage(void);
 static int	parse_args(struct history *h, int argc, char **argv,
 		    const char **path);
 static void	keep_records(const redisReply *r, const struct history *h,
 		    struct rec **v, size_t *n);
-static void	read_day(struct history *h, const char *day,
+static void	read_rollups(struct history *h, const char *day,
 		    const redisReply *r);
+static void	read_msgs(struct history *h, const redisReply *r);
 static int	cmp_rollup(const void *x, const void *y);
 static void	print_table(const struct history *h);
 
@@ -157,19 +168,23 @@ keep_records(const redisReply *r, const struct history *h, struct rec **v,
 	buf_free(&t);
 }
 
-/* read_day - the roll-up fields of one day hash */
+/* read_rollups - the roll-ups of one day hash (:lr:<day>) */
 static void
-read_day(struct history *h, const char *day, const redisReply *r)
+read_rollups(struct history *h, const char *day, const redisReply *r)
 {
 	struct rollup *ru;
 	const char *p1, *p2;
+	struct buf v;
 	size_t i;
 
+	buf_init(&v);
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
 	    i += 2) {
-		const redisReply *f = r->element[i], *v = r->element[i + 1];
+		const redisReply *f = r->element[i], *e = r->element[i + 1];
 
 		if (f->type != REDIS_REPLY_STRING ||
+		    e->type != REDIS_REPLY_STRING || e->len < 2 ||
+		    e->str[0] != '{' ||
 		    (p1 = memchr(f->str, '|', f->len)) == NULL ||
 		    (p2 = memchr(p1 + 1, '|', f->len -
 		    (size_t)(p1 + 1 - f->str))) == NULL)
@@ -183,9 +198,55 @@ read_day(struct history *h, const char *day, const redisReply *r)
 		buf_add(&ru->result, f->str, (size_t)(p1 - f->str));
 		buf_add(&ru->ip, p1 + 1, (size_t)(p2 - p1 - 1));
 		buf_add(&ru->service, p2 + 1, f->len - (size_t)(p2 + 1 - f->str));
-		ru->n = v->type == REDIS_REPLY_STRING ?
-		    strtoll(v->str, NULL, 10) : 0;
+		ru->n = show_json_get(e->str, e->len, "n", &v) == 0 ?
+		    strtoll(v.data, NULL, 10) : 0;
+		ru->r = e;
 	}
+	buf_free(&v);
+}
+
+/* read_msgs - the records of one day hash (:m:<day>) in range */
+static void
+read_msgs(struct history *h, const redisReply *r)
+{
+	struct buf t;
+	int64_t us;
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return;
+	buf_init(&t);
+	for (i = 1; i < r->elements; i += 2) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING || e->len < 2 ||
+		    e->str[0] != '{')
+			continue;
+		us = 0;
+		if (show_json_get(e->str, e->len, "time", &t) == -1 ||
+		    show_iso_us(t.data, t.len, &us) == -1) {
+			if (h->ranged)
+				continue;
+		} else if (us < h->since || us >= h->until)
+			continue;
+		h->vm = xrealloc(h->vm, (h->nm + 1) * sizeof(*h->vm));
+		h->vm[h->nm].r = e;
+		h->vm[h->nm++].t = us;
+	}
+	buf_free(&t);
+}
+
+/* cmp_rec - by time, then the record's bytes (queue id after the time) */
+static int
+cmp_rec(const void *x, const void *y)
+{
+	const struct rec *a = x, *b = y;
+	int c;
+
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	c = memcmp(a->r->str, b->r->str, FM_MIN(a->r->len, b->r->len));
+	return c ? c : (a->r->len > b->r->len) - (a->r->len < b->r->len);
 }
 
 static int
@@ -213,35 +274,45 @@ cmp_rollup(const void *x, const void *y)
 	return buf_cmp(&a->service, &b->service);
 }
 
+/* day_cmd - ask for one day hash of the account: ":<what>:<day>" */
+static void
+day_cmd(redisContext *c, struct history *h, struct buf *k, const char *what,
+    const char *day)
+{
+	char suffix[24];
+
+	snprintf(suffix, sizeof(suffix), ":%s:%s", what, day);
+	buf_reset(k);
+	store_key_account(k, h->cf, h->name.data, h->name.len, suffix);
+	redisAppendCommand(c, "HGETALL %b", k->data, k->len);
+}
+
 int
 history_fetch(redisContext *c, struct history *h)
 {
 	struct buf k;
 	redisReply *r;
 	char (*days)[9];
-	char suffix[16];
 	int64_t d0 = h->since - h->since % DAY_US, t = h->until - 1;
-	size_t i, nd = 0;
+	size_t i, nd = 0, per = (size_t)(h->logins + h->sent);
 	int got, rc = 0;
 
 	days = xcalloc(MAX_DAYS, sizeof(*days));
 	buf_init(&k);
 	store_key_account(&k, h->cf, h->name.data, h->name.len, ":logins");
 	redisAppendCommand(c, "LRANGE %b 0 -1", k.data, k.len);
-	buf_reset(&k);
-	store_key_account(&k, h->cf, h->name.data, h->name.len, ":msgs");
-	redisAppendCommand(c, "LRANGE %b 0 -1", k.data, k.len);
 	/* newest day first: a range reaching far back keeps the recent days */
-	for (t -= t % DAY_US; h->logins && t >= d0 && nd < MAX_DAYS;
-	    t -= DAY_US) {
+	for (t -= t % DAY_US; t >= d0 && nd < MAX_DAYS; t -= DAY_US) {
 		scripts_day(t, days[nd]);
-		snprintf(suffix, sizeof(suffix), ":c:%s", days[nd++]);
-		buf_reset(&k);
-		store_key_account(&k, h->cf, h->name.data, h->name.len, suffix);
-		redisAppendCommand(c, "HGETALL %b", k.data, k.len);
+		if (h->logins)
+			day_cmd(c, h, &k, "lr", days[nd]);
+		if (h->sent)
+			day_cmd(c, h, &k, "m", days[nd]);
+		nd++;
 	}
 	buf_free(&k);
-	for (i = 0; i < 2 + nd; i++) {
+	h->rdays = xcalloc(nd * per + 1, sizeof(*h->rdays));
+	for (i = 0; i < 1 + nd * per; i++) {
 		if ((got = store_sync_reply(c, &r, h->err,
 		    sizeof(h->err))) == -1) {
 			free(days);
@@ -249,23 +320,120 @@ history_fetch(redisContext *c, struct history *h)
 		}
 		if (got == 1)
 			rc = -1;
-		if (i == 0)
+		if (i == 0) {
 			h->rlogins = r;
-		else if (i == 1)
-			h->rmsgs = r;
-		else {
-			read_day(h, days[i - 2], r);
-			freeReplyObject(r);
+			continue;
+		}
+		h->rdays[h->nrdays++] = r;
+		/* the one place the stored form becomes the JSON records */
+		if (h->logins && (i - 1) % per == 0) {
+			history_expand_day(r, HISTORY_DAY_LR,
+			    days[(i - 1) / per], h->name.data, h->name.len);
+			read_rollups(h, days[(i - 1) / per], r);
+		} else {
+			history_expand_day(r, HISTORY_DAY_M,
+			    days[(i - 1) / per], h->name.data, h->name.len);
+			read_msgs(h, r);
 		}
 	}
 	free(days);
 	if (h->nroll > 1)
 		qsort(h->roll, h->nroll, sizeof(*h->roll), cmp_rollup);
+	if (h->nm > 1)
+		qsort(h->vm, h->nm, sizeof(*h->vm), cmp_rec);
 	if (h->logins)
 		keep_records(h->rlogins, h, &h->vl, &h->nl);
-	if (h->sent)
-		keep_records(h->rmsgs, h, &h->vm, &h->nm);
 	return rc;
+}
+
+/* json_next - the next element of the JSON array text [*p, e) that is an
+ * object: *p moves past it; 0, or -1 at the end (strings are skipped with
+ * their escapes, so no byte inside one ends the object) */
+static int
+json_next(const char **p, const char *e, const char **o, size_t *on)
+{
+	const char *q = *p;
+	int depth = 0, instr = 0;
+
+	while (q < e && *q != '{')
+		q++;
+	if (q >= e)
+		return -1;
+	*o = q;
+	for (; q < e; q++) {
+		if (instr) {
+			if (*q == '\\')
+				q++;
+			else if (*q == '"')
+				instr = 0;
+		} else if (*q == '"')
+			instr = 1;
+		else if (*q == '{')
+			depth++;
+		else if (*q == '}' && --depth == 0)
+			break;
+	}
+	if (q >= e)
+		return -1;
+	*on = (size_t)(q + 1 - *o);
+	*p = q + 1;
+	return 0;
+}
+
+/* msg_rcpts - a message's recipients as "to status [dsn]" joined by sep */
+static void
+msg_rcpts(struct buf *out, const redisReply *e, const char *sep)
+{
+	static const char *const f[] = { "to", "status", "dsn" };
+	struct buf a, v;
+	const char *p, *o;
+	size_t on, j;
+	int first = 1;
+
+	buf_init(&a);
+	buf_init(&v);
+	if (show_json_get(e->str, e->len, "rcpt", &a) == 0)
+		for (p = a.data; json_next(&p, a.data + a.len, &o, &on) == 0;) {
+			if (!first)
+				buf_adds(out, sep);
+			first = 0;
+			for (j = 0; j < nitems(f); j++)
+				if (show_json_get(o, on, f[j], &v) == 0 &&
+				    v.len) {
+					if (j > 0)
+						buf_addc(out, ' ');
+					buf_add(out, v.data, v.len);
+				}
+		}
+	buf_free(&a);
+	buf_free(&v);
+}
+
+/* msg_login - the login that sent a message as one line of text */
+static void
+msg_login(struct buf *out, const redisReply *e)
+{
+	static const char *const f[] = { "service", "ip", "mech", "time",
+	    "accounts", "confidence" };
+	struct buf o, v;
+	size_t j;
+
+	buf_init(&o);
+	buf_init(&v);
+	if (show_json_get(e->str, e->len, "login", &o) == 0) {
+		if (show_json_get(o.data, o.len, "inferred", &v) == 0 &&
+		    strcmp(v.data, "true") == 0)
+			buf_adds(out, "inferred ");
+		for (j = 0; j < nitems(f); j++)
+			if (show_json_get(o.data, o.len, f[j], &v) == 0 &&
+			    v.len) {
+				if (j > 0)
+					buf_addc(out, ' ');
+				buf_add(out, v.data, v.len);
+			}
+	}
+	buf_free(&o);
+	buf_free(&v);
 }
 
 /* ---- table ---- */
@@ -287,15 +455,27 @@ put_day(const char *d)
 	printf("%.4s-%.2s-%.2s", d, d + 4, d + 6);
 }
 
+/* put_text - text escaped for the terminal, padded to w columns */
+static void
+put_text(const char *p, size_t n, int w, struct buf *esc)
+{
+	buf_reset(esc);
+	show_term_escape(esc, p, n);
+	printf(" %-*s", w, esc->data ? esc->data : "");
+}
+
 static void
 table_logins(const struct history *h, struct buf *v, struct buf *esc)
 {
 	static const char *const f[] = { "time", "result", "service", "ip",
 	    "mech", "attempts", "host", "reason" };
 	static const int w[] = { 27, 6, 10, 15, 8, 3, 8, 0 };
+	static const char *const rf[] = { "first", "last", "mech", "cc",
+	    "asn", "city", "reason" };
+	static const int rw[] = { 20, 20, 8, 2, 6, 0, 0 };
 	size_t i, j;
 
-	printf("\nlogins (%zu)\n", h->nl);
+	printf("\nrecent logins (%zu)\n", h->nl);
 	if (h->nl)
 		printf("  %-27s %-6s %-10s %-15s %-8s %-3s %-8s %s\n", "time",
 		    "result", "service", "address", "mech", "n", "host",
@@ -309,22 +489,21 @@ table_logins(const struct history *h, struct buf *v, struct buf *esc)
 	printf("\nlogins per day, address, service and result (%zu)\n",
 	    h->nroll);
 	if (h->nroll)
-		printf("  %-10s %-6s %-39s %-10s %s\n", "day", "result",
-		    "address", "service", "count");
+		printf("  %-10s %-6s %-39s %-10s %6s %-20s %-20s %-8s %-2s "
+		    "%-6s %s\n", "day", "result", "address", "service", "count",
+		    "first", "last", "mech", "cc", "asn", "city / reason");
 	for (i = 0; i < h->nroll; i++) {
 		const struct rollup *ru = &h->roll[i];
 
 		printf("  ");
 		put_day(ru->day);
-		buf_reset(esc);
-		show_term_escape(esc, ru->result.data, ru->result.len);
-		printf(" %-6s", esc->data ? esc->data : "");
-		buf_reset(esc);
-		show_term_escape(esc, ru->ip.data, ru->ip.len);
-		printf(" %-39s", esc->data ? esc->data : "");
-		buf_reset(esc);
-		show_term_escape(esc, ru->service.data, ru->service.len);
-		printf(" %-10s %lld\n", esc->data ? esc->data : "", ru->n);
+		put_text(ru->result.data, ru->result.len, 6, esc);
+		put_text(ru->ip.data, ru->ip.len, 39, esc);
+		put_text(ru->service.data, ru->service.len, 10, esc);
+		printf(" %6lld", ru->n);
+		for (j = 0; j < nitems(rf); j++)
+			put_field(ru->r, rf[j], rw[j], v, esc);
+		printf("\n");
 	}
 }
 
@@ -333,19 +512,47 @@ table_msgs(const struct history *h, struct buf *v, struct buf *esc)
 {
 	static const char *const f[] = { "time", "qid", "from", "size",
 	    "nrcpt", "ip", "service", "host", "msgid" };
-	static const int w[] = { 27, 12, 24, 7, 5, 15, 10, 8, 0 };
+	static const int w[] = { 20, 12, 24, 7, 5, 15, 10, 8, 0 };
 	size_t i, j;
 
 	printf("\nmessages sent (%zu)\n", h->nm);
 	if (h->nm)
-		printf("  %-27s %-12s %-24s %-7s %-5s %-15s %-10s %-8s %s\n",
+		printf("  %-20s %-12s %-24s %-7s %-5s %-15s %-10s %-8s %s\n",
 		    "time", "queue id", "sender", "size", "rcpts", "address",
 		    "service", "host", "message-id");
 	for (i = 0; i < h->nm; i++) {
+		const redisReply *e = h->vm[i].r;
+
 		printf(" ");
 		for (j = 0; j < nitems(f); j++)
-			put_field(h->vm[i].r, f[j], w[j], v, esc);
+			put_field(e, f[j], w[j], v, esc);
 		printf("\n");
+		if (show_json_get(e->str, e->len, "subject", v) == 0) {
+			printf("    subject:");
+			put_text(v->data, v->len, 0, esc);
+			printf("\n");
+		}
+		buf_reset(v);
+		msg_login(v, e);
+		if (v->len) {
+			printf("    login:");
+			put_text(v->data, v->len, 0, esc);
+			printf("\n");
+		}
+		buf_reset(v);
+		msg_rcpts(v, e, "\n");
+		if (v->len) {
+			const char *p = v->data, *nl;
+
+			for (; p != NULL; p = nl ? nl + 1 : NULL) {
+				nl = memchr(p, '\n', v->len -
+				    (size_t)(p - v->data));
+				printf("    to:");
+				put_text(p, nl ? (size_t)(nl - p) :
+				    v->len - (size_t)(p - v->data), 0, esc);
+				printf("\n");
+			}
+		}
 	}
 }
 
@@ -376,6 +583,18 @@ print_table(const struct history *h)
 
 /* ---- NDJSON ---- */
 
+/* rollup_rest - a stored roll-up's fields after its count "n" */
+static void
+rollup_rest(struct buf *b, const redisReply *e)
+{
+	const char *p = e->str, *q;
+
+	if (e->len < 2 || memcmp(p, "{\"n\":", 5) != 0 ||
+	    (q = memchr(p, ',', e->len)) == NULL)
+		return;
+	buf_add(b, q, e->len - (size_t)(q - p) - 1);
+}
+
 /* json_typed - a stored record with "type" first */
 static void
 json_typed(struct buf *b, const char *type, const redisReply *e)
@@ -404,7 +623,9 @@ history_json(struct buf *b, const struct history *h, int what)
 		scripts_json_bin(b, ru->ip.data, ru->ip.len);
 		buf_add(b, "\",\"service\":\"", 13);
 		scripts_json_bin(b, ru->service.data, ru->service.len);
-		buf_printf(b, "\",\"count\":%lld}\n", ru->n);
+		buf_printf(b, "\",\"count\":%lld", ru->n);
+		rollup_rest(b, ru->r);
+		buf_add(b, "}\n", 2);
 	}
 	for (i = 0; (what & HISTORY_SENT) && i < h->nm; i++)
 		json_typed(b, "message", h->vm[i].r);
@@ -434,24 +655,38 @@ history_csv_text(struct buf *b, const char *p, size_t n)
 	buf_free(&e);
 }
 
-/* csv_record - one stored record as a CSV row */
+static int
+csv_is_plain(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(csv_plain); i++)
+		if (strcmp(csv_plain[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* csv_record - one record (JSON, n bytes) as a CSV row */
 static void
-csv_record(struct buf *b, const char *type, const redisReply *e,
-    struct buf *v)
+csv_record(struct buf *b, const char *type, const char *p, size_t n,
+    const redisReply *e, struct buf *v)
 {
 	size_t j;
 
 	buf_adds(b, type);
 	for (j = 1; j < nitems(csv_cols); j++) {
 		buf_addc(b, ',');
-		if (csv_field[j][0] == '\0' ||
-		    show_json_get(e->str, e->len, csv_field[j], v) == -1)
+		buf_reset(v);
+		if (e != NULL && strcmp(csv_field[j], "rcpt") == 0)
+			msg_rcpts(v, e, "; ");
+		else if (e != NULL && strcmp(csv_field[j], "login") == 0)
+			msg_login(v, e);
+		else if (show_json_get(p, n, csv_field[j], v) == -1)
 			continue;
-		if (strcmp(csv_field[j], "time") == 0 ||
-		    ((strcmp(csv_field[j], "attempts") == 0 ||
-		    strcmp(csv_field[j], "size") == 0 ||
-		    strcmp(csv_field[j], "nrcpt") == 0) &&
-		    v->len == strspn(v->data, "-0123456789")))
+		if (v->len == 0 && e != NULL)
+			continue;
+		if (csv_is_plain(csv_field[j]) &&
+		    v->len == strspn(v->data, "-0123456789:.TZ"))
 			buf_add(b, v->data, v->len);	/* ours, not text */
 		else
 			history_csv_text(b, v->data, v->len);
@@ -462,30 +697,39 @@ csv_record(struct buf *b, const char *type, const redisReply *e,
 void
 history_csv(struct buf *b, const struct history *h, int what)
 {
-	struct buf v;
+	struct buf v, r;
 	size_t i;
 
 	buf_init(&v);
+	buf_init(&r);
 	for (i = 0; i < nitems(csv_cols); i++)
 		buf_printf(b, "%s%s", i ? "," : "", csv_cols[i]);
 	buf_add(b, "\r\n", 2);
 	for (i = 0; (what & HISTORY_LOGINS) && i < h->nl; i++)
-		csv_record(b, "login", h->vl[i].r, &v);
+		csv_record(b, "login", h->vl[i].r->str, h->vl[i].r->len, NULL,
+		    &v);
 	for (i = 0; (what & HISTORY_LOGINS) && i < h->nroll; i++) {
 		const struct rollup *ru = &h->roll[i];
 
-		buf_printf(b, "rollup,%.4s-%.2s-%.2s,,", ru->day, ru->day + 4,
-		    ru->day + 6);
-		history_csv_text(b, ru->service.data, ru->service.len);
-		buf_addc(b, ',');
-		history_csv_text(b, ru->ip.data, ru->ip.len);
-		buf_addc(b, ',');
-		history_csv_text(b, ru->result.data, ru->result.len);
-		buf_printf(b, ",,,,%lld,,,,,\r\n", ru->n);
+		/* the roll-up as one record: its day as the time */
+		buf_reset(&r);
+		buf_printf(&r, "{\"time\":\"%.4s-%.2s-%.2s\",\"result\":\"",
+		    ru->day, ru->day + 4, ru->day + 6);
+		scripts_json_bin(&r, ru->result.data, ru->result.len);
+		buf_add(&r, "\",\"ip\":\"", 8);
+		scripts_json_bin(&r, ru->ip.data, ru->ip.len);
+		buf_add(&r, "\",\"service\":\"", 13);
+		scripts_json_bin(&r, ru->service.data, ru->service.len);
+		buf_printf(&r, "\",\"count\":%lld", ru->n);
+		rollup_rest(&r, ru->r);
+		buf_addc(&r, '}');
+		csv_record(b, "rollup", r.data, r.len, NULL, &v);
 	}
 	for (i = 0; (what & HISTORY_SENT) && i < h->nm; i++)
-		csv_record(b, "message", h->vm[i].r, &v);
+		csv_record(b, "message", h->vm[i].r->str, h->vm[i].r->len,
+		    h->vm[i].r, &v);
 	buf_free(&v);
+	buf_free(&r);
 }
 
 void
@@ -496,8 +740,9 @@ history_free(struct history *h)
 	buf_free(&h->name);
 	if (h->rlogins)
 		freeReplyObject(h->rlogins);
-	if (h->rmsgs)
-		freeReplyObject(h->rmsgs);
+	for (i = 0; i < h->nrdays; i++)
+		freeReplyObject(h->rdays[i]);
+	free(h->rdays);
 	free(h->vl);
 	free(h->vm);
 	for (i = 0; i < h->nroll; i++) {

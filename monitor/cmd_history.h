@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_history.h - an account's history over a time range, read from Redis
- * (cmd_history.c), for `fumidai history` and `fumidai incident`: its login
- * records, the day roll-ups of its logins and the messages it sent, and
- * their NDJSON and CSV forms.
+ * (cmd_history.c), for `fumidai history` and `fumidai incident`: its recent
+ * login records, the day roll-ups of its logins (count, first, last,
+ * place) and the messages it sent (recipients and their delivery status,
+ * Subject, the login that sent it), and their NDJSON and CSV forms.
  *
  * SECURITY: the records hold text from logs.  The writers escape it (JSON:
  * as stored by fumidai, valid with every unsafe byte escaped; CSV: quoted,
@@ -28,16 +29,18 @@
 
 enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV };
 
-/* One roll-up counter of a day: result|ip|service and its count. */
+/* One login roll-up of a day: result|ip|service, its count and record
+ * ({"n","first","last","mech","host","reason","cc","city","asn","asorg"}). */
 struct rollup {
 	char day[9];		/* YYYYMMDD */
 	struct buf result, ip, service;
 	long long n;
+	const redisReply *r;	/* the stored record, borrowed from rdays */
 };
 
 /* One stored record in range, with its time (0: unreadable). */
 struct rec {
-	const redisReply *r;	/* borrowed from rlogins / rmsgs */
+	const redisReply *r;	/* borrowed from rlogins / rdays */
 	int64_t t;
 };
 
@@ -51,7 +54,9 @@ struct history {
 	int has_since;
 	int logins, sent;	/* what to read */
 	enum fmt fmt;
-	redisReply *rlogins, *rmsgs;
+	redisReply *rlogins;	/* :logins, the recent attempts */
+	redisReply **rdays;	/* the day hashes read (:lr:, :m:) */
+	size_t nrdays;
 	struct rec *vl, *vm;	/* in range, oldest first */
 	size_t nl, nm;
 	struct rollup *roll;	/* by day, result, address, service */

@@ -9,7 +9,8 @@
  *             service and mechanism; later events of the message get them.
  *             Dropped at MSG_DONE, after 7 days unused, or when full.
  *   sessions  host + smtpd pid -> whether the session's LOGIN_OK was emitted
- *             (first authenticated MSG_SUBMIT), and its account.  CONNECT
+ *             (first authenticated MSG_SUBMIT), its account and that time
+ *             (a later MSG_SUBMIT of the session gets it as login_time).  CONNECT
  *             starts one, DISCONNECT ends it (auth=N without a submission
  *             becomes a LOGIN_OK with no account).
  *   held      failures logged by a password backend (origin AUTHD), held
@@ -720,15 +721,18 @@ sess_get(struct correlate *c, const struct fm_event *ev, int create,
 	return nd;
 }
 
-/* sess_account - remember the session's account (replaces the node) */
+/* sess_account - remember the session's account and the time it logged
+ * in (replaces the node) */
 static struct node *
-sess_account(struct correlate *c, struct node *nd, struct fm_str account)
+sess_account(struct correlate *c, struct node *nd, struct fm_str account,
+    int64_t t)
 {
 	struct fm_event e;
 	struct node *n2;
 
 	struct_zero(&e, sizeof(e));
 	e.account = account;
+	e.time = t;
 	n2 = node_new(c, &e, nd->key.p, nd->key.len);
 	n2->stamp = nd->stamp;
 	n2->seen = 1;
@@ -787,8 +791,9 @@ submit(struct correlate *c, const struct fm_event *ev, fm_emit_fn *emit,
 			login_ok(ev, ev->account, emit, arg);
 		else if (!nd->seen) {
 			login_ok(ev, ev->account, emit, arg);
-			sess_account(c, nd, ev->account);
-		}
+			sess_account(c, nd, ev->account, ev->time);
+		} else if (nd->ev.time != 0)
+			out.login_time = nd->ev.time;	/* a later message */
 	}
 	if (ev->queue_id.len > 0 &&
 	    (klen = mkkey(key, sizeof(key), ev->host, ev->queue_id)) > 0) {

@@ -123,7 +123,7 @@ strings_len(const struct fm_event *ev)
 	    ev->account.len + ev->client_name.len + ev->mech.len +
 	    ev->queue_id.len + ev->session.len + ev->msgid.len +
 	    ev->sender.len + ev->rcpt.len + ev->relay.len + ev->status.len +
-	    ev->reason.len;
+	    ev->reason.len + ev->subject.len + ev->dsn.len;
 }
 
 void
@@ -163,9 +163,11 @@ event_json(struct buf *b, const struct fm_event *ev, const char *src)
 	o = FIELD(o, "qid", ev->queue_id);
 	o = FIELD(o, "session", ev->session);
 	o = FIELD(o, "msgid", ev->msgid);
+	o = FIELD(o, "subject", ev->subject);
 	o = FIELD(o, "from", ev->sender);
 	o = FIELD(o, "to", ev->rcpt);
 	o = FIELD(o, "relay", ev->relay);
+	o = FIELD(o, "dsn", ev->dsn);
 	o = FIELD(o, "status", ev->status);
 	o = FIELD(o, "reason", ev->reason);
 	if (ev->size >= 0 && (ev->kind == FM_EV_MSG_QUEUED || ev->size > 0))

@@ -6,9 +6,14 @@
  *
  * Per batch, every subject (account, address, the global one) gets one
  * command.  Counters of one key are summed, set and HyperLogLog members
- * deduplicated, records kept in log order; a Message-ID logged earlier in
- * the batch than its message's qmgr line is folded into the message's
- * record, else parked in a short-lived queue-id key for a later batch.
+ * deduplicated, records kept in log order.  An account's logins are
+ * rolled up per day, result, address and service (one entry per batch
+ * with its count, first and last time, in the stored form of history.lua;
+ * the script merges it into the day's hash); every line about one of its messages (submission,
+ * Message-ID, Subject, qmgr, deliveries) becomes a JSON patch of that
+ * message's record, all patches of a batch in one operation.  The global
+ * subject gets the day's top accounts and addresses and the countries and
+ * ASNs of logins; a GeoIP lookup is made once per address per batch.
  * Tables are reused from batch to batch: nothing is allocated per event
  * once they have grown.
  *
@@ -24,9 +29,11 @@
 #include <string.h>
 
 #include "geo.h"
+#include "mime.h"
 #include "log.h"
 #include "model.h"
 #include "scripts.h"
+#include "sessions.h"
 
 #define NIL	UINT32_MAX
 #define CHUNK	1000	/* items per operation (Lua unpack has a limit) */
@@ -38,17 +45,26 @@ struct sref {
 };
 
 struct item {
-	struct sref s;		/* field, member, record or raw argument */
-	struct sref s2;		/* N: the escaped Message-ID */
-	int64_t val;		/* I: the sum; N: 1 once folded into a record */
+	struct sref s;		/* field, member, record, patch or raw argument */
+	int64_t val;		/* I K H Z: the sum; U: its md->roll index */
 	uint32_t next;
 };
 
 struct group {
-	char op;		/* I K L S P N (scripts.c), or 0: raw arguments */
+	char op;		/* I K H L S P Z U M (scripts.c), or 0: raw
+				 * arguments */
 	struct sref suffix;
+	struct sref field;	/* M: the record's field, "<host>|<qid>" */
+	char day[9];		/* M: the day of its first event */
 	uint32_t head, tail, n;
 	uint32_t next;		/* next group of the subject */
+};
+
+/* A login roll-up of the batch (an item of a U group points at it). */
+struct roll {
+	int64_t n, first, last;	/* attempts, times (us) */
+	const struct fm_event *ev;	/* the newest: mech, host, reason */
+	uint32_t geo;		/* its place in md->geo, NIL: none */
 };
 
 /* An event for the subject's detectors (the D operation, detect.c). */
@@ -113,13 +129,17 @@ struct model {
 	char evhh[2];
 	int64_t day_start;	/* cache of the last bucket's day */
 	char day[9];
-	char ttl[24], hmax[24], qttl[24], cap[24];
+	char ttl[24], attl[24], hmax[24], qttl[24], cap[24], rucap[24], topcap[24];
+	struct roll *roll;	/* the batch's login roll-ups */
+	size_t nroll, rollcap;
 	struct det *det;	/* detector events of the batch */
 	size_t ndet, detcap;
 	struct geo_result *geo;	/* places of its successful logins */
 	size_t ngeo, geocap;
 	struct geo *g;		/* GeoIP databases, NULL: none */
 	struct buf dcfg;	/* the detector settings argument (det_cfg) */
+	struct sessions *ss;	/* E operations (sessions.c) */
+	uint32_t ssubj;		/* their subject */
 	int64_t geo_checked;	/* mono time of the last file check */
 };
 
@@ -138,7 +158,6 @@ static void count(struct model *md, uint32_t s, const struct tb *t,
 static void member(struct model *md, uint32_t s, char op,
     const char *suffix, const char *m, size_t n);
 static void raw(struct model *md, uint32_t s, const void *p, size_t n);
-static void raw_ref(struct model *md, uint32_t s, struct sref r);
 static void rawi(struct model *md, uint32_t s, int64_t v);
 static void bucket(struct model *md, int64_t us, struct tb *t);
 static void on_event(struct model *md, const struct fm_event *ev,
@@ -197,18 +216,28 @@ model_new(const struct fumidai *cf)
 	buf_init(&md->dcfg);
 	md->day_start = INT64_MIN;
 	snprintf(md->ttl, sizeof(md->ttl), "%lld", ttl);
+	/* addresses and networks are for detectors and investigations of
+	 * recent attacks, not the accounts' history: they need not last as
+	 * long (a phone's rotating IPv6 addresses would otherwise cost more
+	 * than the history itself) */
+	snprintf(md->attl, sizeof(md->attl), "%lld",
+	    FM_MIN(ttl, (long long)FM_MAX(cf->addr_retention_days, 1) * 86400));
 	snprintf(md->hmax, sizeof(md->hmax), "%d",
 	    cf->history_max > 0 ? cf->history_max : 1);
 	snprintf(md->qttl, sizeof(md->qttl), "%lld",
 	    ttl < SCRIPTS_QID_TTL ? ttl : (long long)SCRIPTS_QID_TTL);
 	snprintf(md->cap, sizeof(md->cap), "%d", SCRIPTS_SET_CAP);
+	snprintf(md->rucap, sizeof(md->rucap), "%d", SCRIPTS_ROLLUP_CAP);
+	snprintf(md->topcap, sizeof(md->topcap), "%d", SCRIPTS_TOP_CAP);
 	model_geo_open(md);
+	md->ss = sessions_new(cf);
 	det_cfg(md, md->g != NULL);
 	return md;
 }
 
-/* model_geo_open - the configured GeoIP databases; without them the
- * geography detectors are off (said once), everything else runs */
+/* model_geo_open - the configured GeoIP databases (places in the history
+ * and the global geography; the detectors' when they are on); without
+ * them the geography detectors are off (said once), everything else runs */
 static void
 model_geo_open(struct model *md)
 {
@@ -217,12 +246,11 @@ model_geo_open(struct model *md)
 	char err[512];
 	struct buf b;
 
-	if (!cf->detect.enabled)
-		return;
 	if ((cf->geoip_city == NULL || *cf->geoip_city == '\0') &&
 	    (cf->geoip_asn == NULL || *cf->geoip_asn == '\0')) {
-		log_info("msg=\"no GeoIP database configured: geography "
-		    "detectors are off\"");
+		if (cf->detect.enabled)
+			log_info("msg=\"no GeoIP database configured: "
+			    "geography detectors are off\"");
 		return;
 	}
 	md->g = geo_open(cf->geoip_city, cf->geoip_asn, NULL, err, sizeof(err));
@@ -250,9 +278,11 @@ model_free(struct model *md)
 	buf_free(&md->kb);
 	buf_free(&md->scratch);
 	geo_free(md->g);
+	sessions_free(md->ss);
 	buf_free(&md->dcfg);
 	free(md->det);
 	free(md->geo);
+	free(md->roll);
 	free(md->slot);
 	free(md->subj);
 	free(md->grp);
@@ -269,7 +299,7 @@ fmt_reset(struct model *md)
 		memset(md->slot, 0, md->nslot * sizeof(*md->slot));
 	md->nused = 0;
 	md->nsubj = md->ngrp = md->nitem = 0;
-	md->ndet = md->ngeo = 0;
+	md->ndet = md->ngeo = md->nroll = 0;
 	md->global = NIL;
 	md->evg = NIL;
 	memset(md->evtot, 0xff, sizeof(md->evtot));
@@ -423,6 +453,8 @@ group_new(struct model *md, uint32_t s, char op, const char *suffix,
 	g = &md->grp[md->ngrp++];
 	g->op = op;
 	g->suffix = sref_of(md, suffix, n);
+	g->field.off = g->field.len = 0;
+	g->day[0] = '\0';
 	g->head = g->tail = NIL;
 	g->n = 0;
 	g->next = NIL;
@@ -608,20 +640,6 @@ raw(struct model *md, uint32_t s, const void *p, size_t n)
 	md->item[it].s = sref_of(md, p, n);
 }
 
-/* raw_ref - raw() of text the batch already holds: shared, not copied
- * (copying from md->text into md->text would read a buffer buf_add may
- * have just moved) */
-static void
-raw_ref(struct model *md, uint32_t s, struct sref r)
-{
-	uint32_t it;
-
-	if (md->subj[s].raw == NIL)
-		md->subj[s].raw = group_new(md, s, 0, "", 0);
-	it = item_new(md, md->subj[s].raw);
-	md->item[it].s = r;
-}
-
 /* num - v in decimal into out (>= 24 bytes, not terminated); its length */
 static size_t
 num(char *out, int64_t v)
@@ -773,21 +791,31 @@ det_add(struct model *md, uint32_t s, const struct fm_event *ev, char kind,
 	return idx;
 }
 
-/* det_geo - where a successful login came from, when a database knows */
+/* geo_of - where ev's address is, when a database knows (NIL: nowhere);
+ * looked up once per address per batch */
 static uint32_t
-det_geo(struct model *md, const struct fm_event *ev)
+geo_of(struct model *md, const struct fm_event *ev)
 {
 	struct geo_result *r;
+	uint32_t *v;
+	int found;
 
 	if (md->g == NULL || ev->af == 0)
 		return NIL;
+	key_start(md, 'G', 0);
+	buf_addc(&md->kb, (char)ev->af);
+	buf_add(&md->kb, ev->addr, sizeof(ev->addr));
+	v = map_get(md, NIL, &found);
+	if (found)
+		return *v;
 	if (md->ngeo == md->geocap) {
 		md->geocap = md->geocap ? 2 * md->geocap : 64;
 		md->geo = xrealloc(md->geo, md->geocap * sizeof(*md->geo));
 	}
 	r = &md->geo[md->ngeo];
 	if (geo_lookup(md->g, ev->af, ev->addr, r) == 0)
-		return NIL;
+		return NIL;	/* (*v stays NIL: nowhere, for the batch) */
+	*v = (uint32_t)md->ngeo;
 	return (uint32_t)md->ngeo++;
 }
 
@@ -832,7 +860,7 @@ login_detect(struct model *md, const struct fm_event *ev, struct tb *t,
 		return;
 	d = det_add(md, account(md, ev), ev, ok ? 'o' : 'f', t, n);
 	if (ok)
-		md->det[d].geo = det_geo(md, ev);
+		md->det[d].geo = geo_of(md, ev);
 	if (ev->af == 0)
 		return;
 	det_add(md, subject(md, 'i', &ev->af, 1 + sizeof(ev->addr)), ev,
@@ -864,6 +892,48 @@ login_record(struct buf *b, const struct fm_event *ev, struct tb *t,
 	buf_addc(b, '}');
 }
 
+/* rollup - the login in the batch's roll-up of its day, result, address
+ * and service (the U operation on ":lr:<day>") */
+static void
+rollup(struct model *md, uint32_t s, const struct fm_event *ev,
+    const struct tb *t, const char *ip, int ok, int64_t n)
+{
+	struct buf *b = &md->scratch;
+	struct roll *ru;
+	char suffix[16];
+	uint32_t g, it;
+	int isnew;
+
+	daysuffix(suffix, "lr", t);
+	g = group(md, s, 'U', suffix, strlen(suffix));
+	buf_reset(b);
+	buf_adds(b, ok ? "ok|" : "fail|");
+	buf_adds(b, ip);
+	buf_addc(b, '|');
+	buf_add(b, ev->service.p, ev->service.len);
+	it = field(md, g, b->data, b->len, &isnew);
+	if (isnew) {
+		if (md->nroll == md->rollcap) {
+			md->rollcap = md->rollcap ? 2 * md->rollcap : 64;
+			md->roll = xrealloc(md->roll, md->rollcap *
+			    sizeof(*md->roll));
+		}
+		ru = &md->roll[md->nroll];
+		memset(ru, 0, sizeof(*ru));
+		ru->first = ru->last = t->us;
+		md->item[it].val = (int64_t)md->nroll++;
+	}
+	ru = &md->roll[md->item[it].val];
+	ru->n += n;
+	if (t->us < ru->first)
+		ru->first = t->us;
+	if (ru->ev == NULL || t->us >= ru->last) {
+		ru->last = t->us;
+		ru->ev = ev;
+		ru->geo = geo_of(md, ev);
+	}
+}
+
 static void
 login_account(struct model *md, const struct fm_event *ev, struct tb *t,
     const char *ip, int ok, int64_t n)
@@ -871,19 +941,46 @@ login_account(struct model *md, const struct fm_event *ev, struct tb *t,
 	uint32_t s = account(md, ev), g, it;
 	struct buf *b = &md->scratch;
 
-	count(md, s, t, ok ? "login_ok" : "login_fail", ok ? 8 : 10, n, 1);
-	/* the roll-up: result|ip|service, per day */
-	buf_reset(b);
-	buf_adds(b, ok ? "ok|" : "fail|");
-	buf_adds(b, ip);
-	buf_addc(b, '|');
-	buf_add(b, ev->service.p, ev->service.len);
-	count(md, s, t, b->data, b->len, n, 0);
+	count(md, s, t, ok ? "login_ok" : "login_fail", ok ? 8 : 10, n, 0);
+	rollup(md, s, ev, t, ip, ok, n);
 	login_record(b, ev, t, ip, ok, n);
 	g = group(md, s, 'L', ":logins", 7);
 	it = item_new(md, g);
 	md->item[it].s = sref_of(md, b->data, b->len);
 	keep_last(&md->subj[s], ev, ok);
+}
+
+/* zincr - add v to member m of the global zset at suffix (Z operation) */
+static void
+zincr(struct model *md, const char *suffix, const char *m, size_t n,
+    int64_t v)
+{
+	incr(md, group(md, md->global, 'Z', suffix, strlen(suffix)), m, n, v);
+}
+
+/* geo_count - a login in the global geography of its day: ok:<CC>,
+ * fail:<CC>, asn_fail:<n> (H operation on ":geo:<day>") */
+static void
+geo_count(struct model *md, const struct fm_event *ev, const struct tb *t,
+    int ok, int64_t n)
+{
+	const struct geo_result *r;
+	uint32_t gi = geo_of(md, ev), g;
+	char suffix[16], f[40];
+
+	if (gi == NIL)
+		return;
+	daysuffix(suffix, "geo", t);
+	g = group(md, md->global, 'H', suffix, strlen(suffix));
+	r = &md->geo[gi];
+	if (r->country[0] != '\0') {
+		snprintf(f, sizeof(f), "%s:%s", ok ? "ok" : "fail", r->country);
+		incr(md, g, f, strlen(f), n);
+	}
+	if (!ok && r->asn != 0) {
+		snprintf(f, sizeof(f), "asn_fail:%u", r->asn);
+		incr(md, g, f, strlen(f), n);
+	}
 }
 
 static void
@@ -900,10 +997,17 @@ login(struct model *md, const struct fm_event *ev, struct tb *t, int ok)
 	if (ev->account.len) {
 		daysuffix(suffix, ok ? "acct_ok" : "acct_fail", t);
 		member(md, md->global, 'P', suffix, ev->account.p, ev->account.len);
+		daysuffix(suffix, ok ? "top_acct_ok" : "top_acct_fail", t);
+		zincr(md, suffix, ev->account.p, ev->account.len, n);
 	}
 	if (ev->af) {
 		daysuffix(suffix, ok ? "ip_ok" : "ip_fail", t);
 		member(md, md->global, 'P', suffix, ip, strlen(ip));
+		if (!ok) {
+			daysuffix(suffix, "top_ip_fail", t);
+			zincr(md, suffix, ip, strlen(ip), n);
+		}
+		geo_count(md, ev, t, ok, n);
 		s = subject(md, 'i', &ev->af, 1 + sizeof(ev->addr));
 		count(md, s, t, name, strlen(name), n, 1);
 		if (ev->account.len) {
@@ -915,7 +1019,9 @@ login(struct model *md, const struct fm_event *ev, struct tb *t, int ok)
 				    ev->account.len);
 			}
 		}
-		keep_last(&md->subj[s], ev, ok);
+		/* an address keeps its newest failure (nobody reads a success) */
+		if (!ok)
+			keep_last(&md->subj[s], ev, ok);
 	}
 	if (ev->account.len)
 		login_account(md, ev, t, ip, ok, n);
@@ -923,41 +1029,183 @@ login(struct model *md, const struct fm_event *ev, struct tb *t, int ok)
 		login_detect(md, ev, t, ok, n);
 }
 
-/* msgid - remember a Message-ID until its message is queued */
+/* iso_s - "YYYY-MM-DDTHH:MM:SSZ" of us into out (>= 32 bytes): the
+ * records of the day hashes keep seconds */
 static void
-msgid(struct model *md, const struct fm_event *ev)
+iso_s(int64_t us, char *out)
 {
-	uint32_t s = account(md, ev), g, it, *v;
-	int found;
-
-	qsuffix(&md->scratch, ev);
-	key_start(md, 'm', s);
-	buf_add(&md->kb, md->scratch.data, md->scratch.len);
-	v = map_get(md, NIL, &found);
-	if (found && *v != NIL) {
-		it = *v;
-	} else {
-		*v = (uint32_t)md->nitem;
-		g = group(md, s, 'N', ":q", 2);
-		it = item_new(md, g);
-		md->item[it].s = sref_of(md, md->scratch.data, md->scratch.len);
-	}
-	buf_reset(&md->scratch);
-	scripts_json_bin(&md->scratch, ev->msgid.p, ev->msgid.len);
-	md->item[it].s2 = sref_of(md, md->scratch.data, md->scratch.len);
-	md->item[it].val = 0;
+	time_format(us, out, 32);
+	out[19] = 'Z';
+	out[20] = '\0';
 }
 
-/* msg_counters - the raw I operation of a queued message's counters */
+/* msg_group - the M operation of ev's message: one per message a batch */
+static uint32_t
+msg_group(struct model *md, const struct fm_event *ev, const struct tb *t)
+{
+	uint32_t s = account(md, ev), g;
+	size_t n0 = md->ngrp;
+	struct group *gp;
+
+	qsuffix(&md->scratch, ev);
+	g = group(md, s, 'M', md->scratch.data, md->scratch.len);
+	if (md->ngrp != n0) {
+		buf_reset(&md->scratch);
+		buf_add(&md->scratch, ev->host.p, ev->host.len);
+		buf_addc(&md->scratch, '|');
+		buf_add(&md->scratch, ev->queue_id.p, ev->queue_id.len);
+		gp = &md->grp[g];
+		gp->field = sref_of(md, md->scratch.data, md->scratch.len);
+		memcpy(gp->day, t->day, sizeof(gp->day));
+	}
+	return g;
+}
+
+/* msg_patch - b (a JSON object, closed here) as a patch of group g */
 static void
-msg_counters(struct model *md, uint32_t s, const char *suffix,
-    const struct fm_event *ev, const struct tb *t, int hours)
+msg_patch(struct model *md, uint32_t g, struct buf *b)
+{
+	uint32_t it;
+
+	buf_addc(b, '}');
+	it = item_new(md, g);
+	md->item[it].s = sref_of(md, b->data, b->len);
+}
+
+/* msg_head - '{"time":...,"qid":...' and the client fields of ev */
+static void
+msg_head(struct buf *b, const struct fm_event *ev, const char *ts,
+    const char *ip)
+{
+	buf_reset(b);
+	buf_adds(b, "{\"time\":\"");
+	buf_adds(b, ts);
+	buf_addc(b, '"');
+	jfield(b, "qid", ev->queue_id);
+	if (ev->kind == FM_EV_MSG_QUEUED) {
+		jfield(b, "from", ev->sender);
+		if (ev->size >= 0) {
+			buf_adds(b, ",\"size\":");
+			buf_addi(b, ev->size);
+		}
+		buf_adds(b, ",\"nrcpt\":");
+		buf_addi(b, ev->nrcpt);
+	}
+	if (ip[0] != '\0') {
+		buf_adds(b, ",\"ip\":\"");
+		buf_adds(b, ip);
+		buf_addc(b, '"');
+	}
+	if (ev->service.len)
+		jfield(b, "service", ev->service);
+	if (ev->host.len)
+		jfield(b, "host", ev->host);
+}
+
+/* msg_login - the login that sent the message: the SASL submission, or
+ * the POP-before-SMTP evidence (the POP3/IMAP login it was inferred from
+ * and how sure: several accounts from that address make it "low") */
+static void
+msg_login(struct buf *b, const struct fm_event *ev, const char *ts,
+    const char *ip)
+{
+	char when[32];
+
+	buf_adds(b, ",\"login\":{\"time\":\"");
+	if (ev->via_time != 0 || ev->login_time != 0) {
+		iso_s(ev->via_time != 0 ? ev->via_time : ev->login_time, when);
+		buf_adds(b, when);
+	} else
+		buf_adds(b, ts);
+	buf_adds(b, "\",\"ip\":\"");
+	buf_adds(b, ip);
+	buf_addc(b, '"');
+	if (ev->via_time != 0) {
+		jfield(b, "service", ev->via_service);
+		buf_adds(b, ",\"inferred\":true,\"accounts\":");
+		buf_addi(b, ev->via_accounts);
+		buf_adds(b, ev->via_accounts > 1 ? ",\"confidence\":\"low\"}" :
+		    ",\"confidence\":\"high\"}");
+		return;
+	}
+	jfield(b, "service", ev->service);
+	if (ev->mech.len)
+		jfield(b, "mech", ev->mech);
+	buf_addc(b, '}');
+}
+
+/* msg_event - a line about a message of a known account as a patch of its
+ * record: submission (the login), Message-ID, Subject, qmgr, delivery */
+static void
+msg_event(struct model *md, const struct fm_event *ev, struct tb *t)
+{
+	uint32_t g = msg_group(md, ev, t);
+	struct buf *b = &md->scratch;
+	char ip[64], ts[32];
+
+	addr_format(ev->af, ev->addr, ip, sizeof(ip));
+	iso_s(t->us, ts);
+	switch (ev->kind) {
+	case FM_EV_MSG_SUBMIT:
+	case FM_EV_MSG_QUEUED:
+		msg_head(b, ev, ts, ip);
+		if (ev->kind == FM_EV_MSG_SUBMIT || ev->via_time != 0)
+			msg_login(b, ev, ts, ip);
+		break;
+	case FM_EV_MSG_ID:
+		buf_reset(b);
+		if (ev->msgid.len)
+			buf_adds(b, "{\"msgid\":\"");
+		else
+			buf_adds(b, "{\"subject\":\"");
+		if (ev->msgid.len)
+			scripts_json_bin(b, ev->msgid.p, ev->msgid.len);
+		else {
+			/* RFC 2047 words decoded (kbuf: a scratch here) */
+			buf_reset(&md->kb);
+			mime_decode(&md->kb, ev->subject.p, ev->subject.len);
+			scripts_json_bin(b, md->kb.data ? md->kb.data : "",
+			    md->kb.len);
+		}
+		buf_addc(b, '"');
+		break;
+	default:	/* FM_EV_DELIVERY */
+		buf_reset(b);
+		if (ev->rcpt.len == 0) {	/* qmgr: expired, all of it */
+			buf_adds(b, "{\"expired\":\"");
+			buf_adds(b, ts);
+			buf_addc(b, '"');
+			break;
+		}
+		buf_adds(b, "{\"rcpt\":[{\"to\":\"");
+		scripts_json_bin(b, ev->rcpt.p, ev->rcpt.len);
+		buf_addc(b, '"');
+		jfield(b, "status", ev->status);
+		buf_adds(b, ",\"time\":\"");
+		buf_adds(b, ts);
+		buf_addc(b, '"');
+		if (ev->relay.len)
+			jfield(b, "relay", ev->relay);
+		if (ev->dsn.len)
+			jfield(b, "dsn", ev->dsn);
+		buf_add(b, "}]", 2);
+		break;
+	}
+	msg_patch(md, g, b);
+}
+
+/* msg_counters - the raw I operation of a queued message's counters (the
+ * hours for the global subject only) */
+static void
+msg_counters(struct model *md, uint32_t s, const char *op,
+    const char *suffix, const struct fm_event *ev, const struct tb *t,
+    int hours)
 {
 	int nrcpt = ev->nrcpt > 0 ? ev->nrcpt : 0;
 	int withsize = ev->size >= 0;
 	char hf[32];
 
-	raws(md, s, hours ? "I" : "K");	/* per day, or the totals */
+	raws(md, s, op);	/* I: per day, K: the totals */
 	raws(md, s, suffix);
 	rawi(md, s, (hours ? 4 : 2) + withsize);
 	raws(md, s, "messages");
@@ -984,12 +1232,14 @@ msg_counters(struct model *md, uint32_t s, const char *suffix,
 
 /* dedup_start / dedup_end - a Q operation guarding the arguments between */
 static uint32_t
-dedup_start(struct model *md, uint32_t s, const struct buf *q)
+dedup_start(struct model *md, uint32_t s, const struct buf *q,
+    const struct tb *t)
 {
 	md->subj[s].nq++;
 	raws(md, s, "Q");
 	raw(md, s, q->data, q->len);
 	raws(md, s, md->qttl);
+	raw(md, s, t->day, 8);
 	raws(md, s, "0");
 	return (uint32_t)md->nitem;
 }
@@ -1003,79 +1253,20 @@ dedup_end(struct model *md, uint32_t after)
 	    num(d, (int64_t)(md->nitem - after)));
 }
 
-/* via_fields - a POP-before-SMTP attribution's evidence: the login it
- * came from and how sure it is (several accounts from that address: low) */
-static void
-via_fields(struct buf *b, const struct fm_event *ev)
-{
-	char when[40];
-
-	time_format(ev->via_time, when, sizeof(when));
-	buf_adds(b, ",\"inferred\":true,\"via\":{\"login_time\":\"");
-	buf_adds(b, when);
-	buf_addc(b, '"');
-	jfield(b, "service", ev->via_service);
-	buf_adds(b, ",\"accounts\":");
-	buf_addi(b, ev->via_accounts);
-	buf_adds(b, ev->via_accounts > 1 ? "},\"confidence\":\"low\"" :
-	    "},\"confidence\":\"high\"");
-}
-
-static void
-message_record(struct model *md, const struct fm_event *ev, struct tb *t)
-{
-	struct buf *b = &md->scratch;
-	char ip[64];
-
-	addr_format(ev->af, ev->addr, ip, sizeof(ip));
-	buf_reset(b);
-	buf_add(b, "{\"time\":\"", 9);
-	buf_adds(b, iso(t));
-	buf_addc(b, '"');
-	jfield(b, "qid", ev->queue_id);
-	jfield(b, "from", ev->sender);
-	buf_add(b, ",\"size\":", 8);
-	buf_addi(b, ev->size);
-	buf_add(b, ",\"nrcpt\":", 9);
-	buf_addi(b, ev->nrcpt);
-	buf_add(b, ",\"ip\":\"", 7);
-	buf_adds(b, ip);
-	buf_addc(b, '"');
-	jfield(b, "service", ev->service);
-	jfield(b, "host", ev->host);
-	if (ev->via_time != 0)
-		via_fields(b, ev);
-}
-
-/* message - a queued message of a known account, counted once per qid */
+/* message - a queued message of a known account: its record, and its
+ * counters once per queue id */
 static void
 message(struct model *md, const struct fm_event *ev, struct tb *t)
 {
-	uint32_t s = account(md, ev), after, *v, mid = NIL, d;
+	uint32_t s = account(md, ev), after, d;
 	char suffix[16];
-	int found;
 
-	qsuffix(&md->scratch, ev);
-	key_start(md, 'm', s);
-	buf_add(&md->kb, md->scratch.data, md->scratch.len);
-	v = map_get(md, NIL, &found);
-	if (found && *v != NIL) {
-		mid = *v;
-		md->item[mid].val = 1;	/* folded: no N operation */
-	}
+	msg_event(md, ev, t);
 	memcpy(suffix, ":c:", 3);
 	memcpy(suffix + 3, t->day, 9);
-	after = dedup_start(md, s, &md->scratch);
-	msg_counters(md, s, suffix, ev, t, 1);
-	message_record(md, ev, t);
-	raws(md, s, "R");
-	raws(md, s, ":msgs");
-	raws(md, s, md->hmax);
-	raw(md, s, md->scratch.data, md->scratch.len);
-	if (mid != NIL)
-		raw_ref(md, s, md->item[mid].s2);
-	else
-		raw(md, s, "", 0);
+	qsuffix(&md->scratch, ev);
+	after = dedup_start(md, s, &md->scratch, t);
+	msg_counters(md, s, "I", suffix, ev, t, 0);
 	dedup_end(md, after);
 	if (md->cf->detect.enabled) {
 		/* (det_add may move md->det: index it after the call) */
@@ -1084,9 +1275,9 @@ message(struct model *md, const struct fm_event *ev, struct tb *t)
 	}
 
 	qsuffix(&md->scratch, ev);
-	after = dedup_start(md, md->global, &md->scratch);
-	msg_counters(md, md->global, suffix, ev, t, 1);
-	msg_counters(md, md->global, ":totals", ev, t, 0);
+	after = dedup_start(md, md->global, &md->scratch, t);
+	msg_counters(md, md->global, "I", suffix, ev, t, 1);
+	msg_counters(md, md->global, "K", ":totals", ev, t, 0);
 	dedup_end(md, after);
 }
 
@@ -1103,7 +1294,18 @@ delivery(struct model *md, const struct fm_event *ev, struct tb *t)
 	else if ((st.len == 7 && memcmp(st.p, "bounced", 7) == 0) ||
 	    (st.len == 7 && memcmp(st.p, "expired", 7) == 0))
 		name = "bounced";
-	count(md, account(md, ev), t, name, strlen(name), 1, 1);
+	count(md, account(md, ev), t, name, strlen(name), 1, 0);
+	if (ev->queue_id.len)
+		msg_event(md, ev, t);
+}
+
+/* sess_put - an argument of a session's E operation (sessions.c) */
+static void
+sess_put(void *arg, const void *p, size_t n)
+{
+	struct model *md = arg;
+
+	raw(md, md->ssubj, p, n);
 }
 
 static void
@@ -1119,6 +1321,10 @@ on_event(struct model *md, const struct fm_event *ev, int64_t fallback)
 	memcpy(name + 3, kind, n + 1);
 	ev_count(md, &t, ev->kind > 0 && ev->kind < FM_EV__COUNT ? ev->kind :
 	    0, name, n + 3);
+	if (sessions_want(ev)) {
+		md->ssubj = account(md, ev);
+		sessions_event(md->ss, ev, t.us, md->g, sess_put, md);
+	}
 	switch (ev->kind) {
 	case FM_EV_LOGIN_OK:
 	case FM_EV_LOGIN_FAIL:
@@ -1129,9 +1335,14 @@ on_event(struct model *md, const struct fm_event *ev, int64_t fallback)
 			count(md, subject(md, 'i', &ev->af, 1 + sizeof(ev->addr)),
 			    &t, "rejected", 8, 1, 1);
 		break;
+	case FM_EV_MSG_SUBMIT:
+		if (ev->account.len && ev->queue_id.len)
+			msg_event(md, ev, &t);
+		break;
 	case FM_EV_MSG_ID:
-		if (ev->account.len && ev->queue_id.len && ev->msgid.len)
-			msgid(md, ev);
+		if (ev->account.len && ev->queue_id.len &&
+		    (ev->msgid.len || ev->subject.len))
+			msg_event(md, ev, &t);
 		break;
 	case FM_EV_MSG_QUEUED:
 		if (ev->account.len && ev->queue_id.len)
@@ -1203,6 +1414,80 @@ argref(struct writer *w, const struct model *md, struct sref r)
 	arg(w, md->text.data + r.off, r.len);
 }
 
+/* day_secs - seconds of us from the start of its UTC day */
+static int64_t
+day_secs(int64_t us)
+{
+	int64_t s = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+
+	return ((s % 86400) + 86400) % 86400;
+}
+
+/* roll_slot - one text slot of a stored roll-up (history.lua): "\37" and
+ * the JSON-escaped text (empty: absent) */
+static void
+roll_slot(struct buf *b, const char *p, size_t n)
+{
+	buf_addc(b, '\37');
+	scripts_json_bin(b, p, n);
+}
+
+/* roll_rec - a roll-up of the batch as the U operation's record, in the
+ * stored form (history.lua, doc/redis.md): count, first and last time (s
+ * from the day's start), then what the newest login said and its place;
+ * trailing empty slots left out */
+static void
+roll_rec(struct model *md, const struct roll *ru, int ok, struct buf *b)
+{
+	const struct geo_result *r = ru->geo != NIL ? &md->geo[ru->geo] : NULL;
+	const struct fm_event *ev = ru->ev;
+	size_t end;
+
+	buf_reset(b);
+	buf_addi(b, ru->n);
+	buf_addc(b, '\37');
+	buf_addi(b, day_secs(ru->first));
+	buf_addc(b, '\37');
+	buf_addi(b, day_secs(ru->last));
+	end = b->len;
+	roll_slot(b, ev->mech.p, ev->mech.len);
+	roll_slot(b, ev->host.p, ev->host.len);
+	if (!ok)
+		roll_slot(b, ev->reason.p, ev->reason.len);
+	else
+		buf_addc(b, '\37');
+	if (r != NULL) {
+		roll_slot(b, r->country, strlen(r->country));
+		roll_slot(b, r->city, strlen(r->city));
+		buf_addc(b, '\37');
+		if (r->asn != 0)
+			buf_addu(b, r->asn);
+		roll_slot(b, r->asn_org, strlen(r->asn_org));
+	}
+	/* trailing empty slots left out */
+	while (b->len > end && b->data[b->len - 1] == '\37')
+		b->len--;
+}
+
+/* emit_msg - the M operation of one message */
+static void
+emit_msg(struct model *md, const struct group *g, struct writer *w)
+{
+	const struct item *it;
+	uint32_t i;
+
+	args(w, "M");
+	argref(w, md, g->suffix);
+	args(w, md->qttl);
+	arg(w, g->day, 8);
+	argref(w, md, g->field);
+	argn(w, g->n);
+	for (i = g->head; i != NIL; i = it->next) {
+		it = &md->item[i];
+		argref(w, md, it->s);
+	}
+}
+
 static void
 emit_group(struct model *md, const struct group *g, struct writer *w)
 {
@@ -1210,20 +1495,15 @@ emit_group(struct model *md, const struct group *g, struct writer *w)
 	uint32_t i, k, c, m;
 	char op[2] = { g->op, '\0' };
 
-	if (g->op == 0 || g->op == 'N') {
+	if (g->op == 0) {
 		for (i = g->head; i != NIL; i = it->next) {
 			it = &md->item[i];
-			if (g->op == 0) {
-				argref(w, md, it->s);
-				continue;
-			}
-			if (it->val)	/* folded into its message */
-				continue;
-			args(w, "N");
 			argref(w, md, it->s);
-			args(w, md->qttl);
-			argref(w, md, it->s2);
 		}
+		return;
+	}
+	if (g->op == 'M') {
+		emit_msg(md, g, w);
 		return;
 	}
 	/* in chunks, for Lua's unpack */
@@ -1235,12 +1515,23 @@ emit_group(struct model *md, const struct group *g, struct writer *w)
 			args(w, md->hmax);
 		else if (g->op == 'S')
 			args(w, md->cap);
+		else if (g->op == 'U')
+			args(w, md->rucap);
+		else if (g->op == 'Z')
+			args(w, md->topcap);
 		argn(w, c);
 		for (m = 0; m < c && i != NIL; m++, i = it->next) {
 			it = &md->item[i];
 			argref(w, md, it->s);
-			if (g->op == 'I' || g->op == 'K')
+			if (g->op == 'I' || g->op == 'K' || g->op == 'H' ||
+			    g->op == 'Z')
 				argn(w, it->val);
+			else if (g->op == 'U') {
+				roll_rec(md, &md->roll[it->val],
+				    md->text.data[it->s.off] == 'o',
+				    &md->scratch);
+				arg(w, md->scratch.data, md->scratch.len);
+			}
 		}
 	}
 }
@@ -1432,12 +1723,11 @@ emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
 	buf_reset(&md->scratch);
 	buf_addu(&md->scratch, b->seq);
 	arg(w, md->scratch.data, md->scratch.len);
-	args(w, md->ttl);
+	args(w, sj->type == 'i' || sj->type == 'n' ? md->attl : md->ttl);
 	args(w, sj->dhead != NIL ? "1" : "0");
 	if (sj->type == 'a') {
-		argn(w, 2);
+		argn(w, 1);
 		args(w, ":logins");
-		args(w, ":msgs");
 	} else if (sj->type == 'g') {
 		argn(w, 1);
 		args(w, ":totals");

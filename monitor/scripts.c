@@ -21,15 +21,28 @@
  *					1 to its field "writes"; no "writes" yet
  *					means the hash is new
  *	K suffix n (field incr)*n	same, on a long-lived hash (totals)
+ *	H suffix n (field incr)*n	HINCRBY each (a per-day hash without
+ *					"writes": the global geography)
  *	L suffix max n rec*n		LPUSH; trimmed to max once past max*9/8
  *	S suffix cap n member*n		SADD while the set is below cap
  *	P suffix n member*n		PFADD
- *	Q suffix ttl skip		message dedup: if the queue-id key says
- *					"Q" skip the next `skip` arguments, else
- *					remember its pending Message-ID and set "Q"
- *	R suffix max prefix msgid	LPUSH prefix..',"msgid":"'..msgid..'"}'
- *					(msgid empty: the one Q remembered)
- *	N suffix ttl msgid		SET "M"..msgid NX EX ttl
+ *	Z suffix cap n (member incr)*n	ZINCRBY each; past cap*9/8 members the
+ *					lowest are dropped back to cap
+ *	U suffix cap n (field rec)*n	login roll-ups (stored form, see
+ *					history.lua): merge rec into the
+ *					field (n added, first min, last max, the
+ *					rest from the newer); a new field of a
+ *					hash holding cap fields goes to
+ *					"<result>|*|<service>" instead
+ *	Q suffix ttl day skip		message dedup: if the queue-id key ends
+ *					in "Q" skip the next `skip` arguments,
+ *					else set it to its day (or this one)
+ *					followed by "Q"
+ *	M suffix ttl day field n patch*n	a message record: the queue-id key
+ *					at suffix holds the record's day (set to
+ *					day when absent); each JSON patch is
+ *					merged into field of ":m:<day>"
+ *	E suffix kind field t rec cfg	a session starts or ends (sessions.lua)
  *	D ...				the detectors (detect.lua), last
  *
  * det is "1" when a D operation follows: the script then returns the
@@ -38,15 +51,27 @@
  * alert lost between the subject's script and the post script (a crash, a
  * lost link) is posted when fumidai re-sends the batch.
  *
- * Redis calls are what a run costs, so I, K, L and R only gather: every
- * I/K operation on one hash (a day's counters, and each message's) is summed
- * into one HMGET and one HSET at the end ("writes" still grows by one per
- * operation), and every L/R record of one list goes into one LPUSH, in
- * order, which leaves the same list as one LPUSH per record.
+ * Redis calls are what a run costs, so I, K and L only gather: every
+ * I/K operation on one hash (a day's counters) is summed into one HMGET and
+ * one HSET at the end ("writes" still grows by one per operation), and
+ * every L record of one list goes into one LPUSH, in order, which leaves
+ * the same list as one LPUSH per record.  U costs one HMGET, one HLEN and
+ * one HSET per operation; M one GET, one HGET and one HSET per message.
+ *
+ * A message record is stored compact (history.lua's FMH.msg_enc, expanded
+ * back to JSON by history_codec.c), written from the merged record alone,
+ * so that the same patches always give the same bytes: patches are
+ * decoded with cjson and merged (merge_msg) into the decoded record: "time" keeps the earliest,
+ * "login" the first, each "rcpt" entry replaces the one with the same "to"
+ * unless that one is final (sent, bounced, expired) and the new one is
+ * "deferred", "expired" (qmgr gave up) makes every entry not final
+ * expired at its time; other keys take the newest value.
  *
  * The subject's applied hash holds, per stream, the last sequence number
  * applied: a batch at or below it changes nothing, which makes re-sending
- * any batch harmless.  One HMGET reads it with the "last" fields, one HSET
+ * any batch harmless.  A batch that wrote nothing on the subject (only
+ * detector events that left no state: a network that saw only successful
+ * logins) does not store its number, so such a subject has no key.  One HMGET reads it with the "last" fields, one HSET
  * writes them back.
  *
  * TTLs cost one call per key, so they are set when they matter: a key gets
@@ -69,7 +94,7 @@
 
 #include "scripts.h"
 static const char apply_lua[] =
-"-- fumidai apply v4: one batch's effects on one subject, at most once.\n"
+"-- fumidai apply v6: one batch's effects on one subject, at most once.\n"
 "local A, call = ARGV, redis.call\n"
 "local applied = KEYS[1]\n"
 "local base = string.sub(applied, 1, -9)\n"
@@ -102,10 +127,46 @@ static const char apply_lua[] =
 "    end\n"
 "  end\n"
 "end\n"
+"-- message records: merged from JSON patches, stored compact (history.lua)\n"
+"local FINAL = {sent = true, bounced = true, expired = true}\n"
+"local function merge_msg(rec, p)\n"
+"  for k, v in pairs(p) do\n"
+"    if k == 'rcpt' and type(v) == 'table' then\n"
+"      local rl, at = rec.rcpt or {}, {}\n"
+"      rec.rcpt = rl\n"
+"      for j, d in ipairs(rl) do at[d.to or ''] = j end\n"
+"      for _, d in ipairs(v) do\n"
+"        local j = at[d.to or '']\n"
+"        if not j then\n"
+"          rl[#rl + 1] = d\n"
+"          at[d.to or ''] = #rl\n"
+"        elseif not (FINAL[rl[j].status] and d.status == 'deferred') then\n"
+"          rl[j] = d\n"
+"        end\n"
+"      end\n"
+"    elseif k == 'expired' then\n"
+"      for _, d in ipairs(rec.rcpt or {}) do\n"
+"        if not FINAL[d.status] then d.status, d.time = 'expired', v end\n"
+"      end\n"
+"    elseif k == 'time' then\n"
+"      if not rec.time or v < rec.time then rec.time = v end\n"
+"    elseif k == 'login' then\n"
+"      if not rec.login then rec.login = v end\n"
+"    else\n"
+"      rec[k] = v\n"
+"    end\n"
+"  end\n"
+"end\n"
+"local function qday(v)\n"
+"  if v and string.match(v, '^%d%d%d%d%d%d%d%d') then\n"
+"    return string.sub(v, 1, 8)\n"
+"  end\n"
+"  return nil\n"
+"end\n"
 "-- counters and list pushes are gathered per key, then written once each\n"
 "local hk, hs, lk, ls = {}, {}, {}, {}\n"
-"local mid, fresh, n = '', false, #A\n"
-"local qn, dupq, alerts = 0, {}, nil\n"
+"local fresh, n = false, #A\n"
+"local qn, dupq, alerts, wrote = 0, {}, nil, false\n"
 "local function hash(key, op)\n"
 "  local h = hs[key]\n"
 "  if not h then\n"
@@ -128,6 +189,7 @@ static const char apply_lua[] =
 "end\n"
 "while i <= n do\n"
 "  local op, key = A[i], base .. A[i + 1]\n"
+"  if op ~= 'D' then wrote = true end\n"
 "  if op == 'I' or op == 'K' then\n"
 "    local c = tonumber(A[i + 2])\n"
 "    local h = hash(key, op)\n"
@@ -162,28 +224,76 @@ static const char apply_lua[] =
 "      call('EXPIRE', key, ttl)\n"
 "    end\n"
 "    i = i + 3 + c\n"
+"  elseif op == 'H' then\n"
+"    local c = tonumber(A[i + 2])\n"
+"    local new = call('EXISTS', key) == 0\n"
+"    for m = i + 3, i + 1 + 2 * c, 2 do call('HINCRBY', key, A[m], A[m + 1]) end\n"
+"    if new and c > 0 then call('EXPIRE', key, ttl) end\n"
+"    i = i + 3 + 2 * c\n"
+"  elseif op == 'Z' then\n"
+"    local cap, c = tonumber(A[i + 2]), tonumber(A[i + 3])\n"
+"    local new = call('EXISTS', key) == 0\n"
+"    for m = i + 4, i + 2 + 2 * c, 2 do call('ZINCRBY', key, A[m + 1], A[m]) end\n"
+"    if new and c > 0 then call('EXPIRE', key, ttl) end\n"
+"    if c > 0 and call('ZCARD', key) > cap + math.floor(cap / 8) then\n"
+"      call('ZREMRANGEBYRANK', key, 0, -(cap + 1))\n"
+"    end\n"
+"    i = i + 4 + 2 * c\n"
+"  elseif op == 'U' then\n"
+"    local cap, c = tonumber(A[i + 2]), tonumber(A[i + 3])\n"
+"    local fl, got, out = {}, {}, {}\n"
+"    for m = 1, c do fl[m] = A[i + 2 + 2 * m] end\n"
+"    local cur = call('HMGET', key, unpack(fl))\n"
+"    local len = call('HLEN', key)\n"
+"    local new = len == 0\n"
+"    for m = 1, c do\n"
+"      local f, o = fl[m], cur[m]\n"
+"      if not o and not got[f] and len >= cap then\n"
+"        f = string.gsub(f, '^([^|]*)|[^|]*|', '%1|*|', 1)\n"
+"        if not got[f] then o = call('HGET', key, f) end\n"
+"      elseif not o then\n"
+"        len = len + 1\n"
+"      end\n"
+"      if got[f] then o = got[f] end\n"
+"      local v = FMH.ru_merge(o, A[i + 3 + 2 * m])\n"
+"      if not got[f] then out[#out + 1] = f end\n"
+"      got[f] = v\n"
+"    end\n"
+"    local hs = {}\n"
+"    for m, f in ipairs(out) do hs[2 * m - 1], hs[2 * m] = f, got[f] end\n"
+"    if #hs > 0 then call('HSET', key, unpack(hs)) end\n"
+"    if new and #hs > 0 then call('EXPIRE', key, ttl) end\n"
+"    i = i + 4 + 2 * c\n"
 "  elseif op == 'Q' then\n"
 "    local v = call('GET', key)\n"
 "    qn = qn + 1\n"
-"    if v == 'Q' then\n"
+"    if v and string.sub(v, -1) == 'Q' then\n"
 "      dupq[qn] = true\n"
-"      i = i + 4 + tonumber(A[i + 3])\n"
+"      i = i + 5 + tonumber(A[i + 4])\n"
 "    else\n"
-"      mid = v and string.sub(v, 2) or ''\n"
-"      call('SET', key, 'Q', 'EX', A[i + 2])\n"
-"      i = i + 4\n"
+"      call('SET', key, (qday(v) or A[i + 3]) .. 'Q', 'EX', A[i + 2])\n"
+"      i = i + 5\n"
 "    end\n"
-"  elseif op == 'R' then\n"
-"    local m = A[i + 4]\n"
-"    if m == '' then m = mid end\n"
-"    local l = list(key, A[i + 2])\n"
-"    l[#l + 1] = A[i + 3] .. ',\"msgid\":\"' .. m .. '\"}'\n"
-"    i = i + 5\n"
-"  elseif op == 'N' then\n"
-"    call('SET', key, 'M' .. A[i + 3], 'NX', 'EX', A[i + 2])\n"
-"    i = i + 4\n"
+"  elseif op == 'M' then\n"
+"    local v = call('GET', key)\n"
+"    local day, f, c = qday(v), A[i + 4], tonumber(A[i + 5])\n"
+"    if not day then\n"
+"      day = A[i + 3]\n"
+"      if not v then call('SET', key, day, 'EX', A[i + 2]) end\n"
+"    end\n"
+"    local mk = base .. ':m:' .. day\n"
+"    local old = call('HGET', mk, f)\n"
+"    local rec = old and FMH.msg_dec(old, day, base, f) or {}\n"
+"    for m = i + 6, i + 5 + c do merge_msg(rec, cjson.decode(A[m])) end\n"
+"    call('HSET', mk, f, FMH.msg_enc(rec, day, base, f))\n"
+"    if not old and call('TTL', mk) < 0 then call('EXPIRE', mk, ttl) end\n"
+"    i = i + 6 + c\n"
+"  elseif op == 'E' then\n"
+"    i = fm_session(A, i, base)\n"
 "  elseif op == 'D' then\n"
-"    alerts, i = fm_detect(A, i, base, stream, seq, ttl, dupq)\n"
+"    local w\n"
+"    alerts, i, w = fm_detect(A, i, base, stream, seq, ttl, dupq)\n"
+"    wrote = wrote or w\n"
 "  else\n"
 "    return redis.error_reply('fumidai: bad operation')\n"
 "  end\n"
@@ -221,6 +331,9 @@ static const char apply_lua[] =
 "    call('LTRIM', key, 0, max - 1)\n"
 "  end\n"
 "end\n"
+"-- a batch that changed nothing here (a network that only saw successful\n"
+"-- logins) leaves no applied hash: applying it again changes nothing\n"
+"if not wrote and #set == 2 then return 1 end\n"
 "if call('HSET', applied, unpack(set)) > 0 or fresh then\n"
 "  call('EXPIRE', applied, ttl)\n"
 "end\n"

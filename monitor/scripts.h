@@ -50,6 +50,8 @@ void scripts_json_bin(struct buf *b, const char *p, size_t n);
 const char *scripts_kind_name(int kind);
 
 #define SCRIPTS_SET_CAP		1000	/* members kept per capped set */
+#define SCRIPTS_ROLLUP_CAP	1000	/* login roll-up fields per account day */
+#define SCRIPTS_TOP_CAP		1000	/* members kept per global top zset */
 #define SCRIPTS_QID_TTL		(5 * 86400)	/* queue id state, seconds */
 #define SCRIPTS_ALERTS_MAX	100000	/* entries kept in the alert stream */
 

@@ -12,8 +12,10 @@
  *   smtpd   connect from / disconnect from (auth=OK/TOTAL), QID: client=
  *           (sasl_method, sasl_username), warning: ...: SASL X authentication
  *           failed, NOQUEUE|QID: reject:
- *   cleanup QID: message-id=<...>
- *   qmgr    QID: from=<...>, size=, nrcpt= / QID: removed
+ *   cleanup QID: message-id=<...>, QID: info|warning: header Subject: ...
+ *           (header_checks "/^Subject:/ INFO" or WARN)
+ *   qmgr    QID: from=<...>, size=, nrcpt= / QID: removed / QID: from=<...>,
+ *           status=expired, returned to sender (a DELIVERY, no recipient)
  *   postsuper QID: removed (deleted by the administrator)
  *   others  QID: to=<...>, [orig_to=<...>,] relay=, ..., status=X (reason)
  *
@@ -64,6 +66,7 @@ static int pf_emit(struct pfl *, int);
 static int pf_ignore(struct pfl *, const char *, const char *);
 static int pf_smtpd(struct pfl *, const char *, const char *);
 static int pf_qmgr(struct pfl *, const char *, const char *);
+static int qm_expired(struct pfl *, const char *, const char *);
 static int pf_cleanup(struct pfl *, const char *, const char *);
 static int pf_postscreen(struct pfl *, const char *, const char *);
 static int pf_other(struct pfl *, const char *, const char *);
@@ -466,6 +469,26 @@ sd_reject(struct pfl *l, const char *p, const char *e)
 	return pf_emit(l, FM_EV_REJECT);
 }
 
+/*
+ * qm_expired - after "QID: from=<": "S>, status=expired, returned to
+ * sender": the message left the queue undelivered past
+ * maximal_queue_lifetime, every recipient still deferred with it; a
+ * DELIVERY with status "expired" and no recipient
+ */
+static int
+qm_expired(struct pfl *l, const char *q, const char *e)
+{
+	const char *s;
+
+	if ((s = SC_RFIND(q, e, ">, status=expired")) == NULL)
+		return FM_PARSE_IGNORED;
+	l->ev->sender = sc_str(q, s);
+	l->ev->status = sc_str(s + 10, s + 17);
+	if ((q = SC_SKIP(s + 17, e, ", ")) != NULL)
+		l->ev->reason = sc_str(q, e);
+	return pf_emit(l, FM_EV_DELIVERY);
+}
+
 /* pf_qmgr - "QID: from=<S>, size=N, nrcpt=M (queue active)", "QID: removed",
  * and deliveries qmgr logs itself (dead destinations, expiry) */
 static int
@@ -480,7 +503,7 @@ pf_qmgr(struct pfl *l, const char *p, const char *e)
 	if ((q = SC_SKIP(p, e, "from=<")) != NULL) {
 		/* The sender is the only free text: anchor on the last key. */
 		if ((s = SC_RFIND(q, e, ">, size=")) == NULL)
-			return FM_PARSE_IGNORED;	/* status=expired ... */
+			return qm_expired(l, q, e);
 		ev->sender = sc_str(q, s);
 		if ((q = sc_uint(s + 8, e, &v)) != NULL)
 			ev->size = v;
@@ -496,7 +519,34 @@ pf_qmgr(struct pfl *l, const char *p, const char *e)
 	return FM_PARSE_IGNORED;
 }
 
-/* pf_cleanup - "QID: message-id=<id>" and milter rejects */
+/*
+ * cl_subject - after "info: header " or "warning: header ": "Subject: TEXT
+ * from CLIENT; from=<S> to=<R> proto=P helo=<H>" (CLIENT "name[addr]" or
+ * "local").  TEXT, S, R and H are the sender's: TEXT ends at the last
+ * " from " before the first "; from=<" (a Subject holding that text is cut
+ * short there, which only shortens the sender's own words).  Another
+ * header's line is not an event.
+ */
+static int
+cl_subject(struct pfl *l, const char *p, const char *e)
+{
+	const char *q, *end;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (p + i >= e || (p[i] | 0x20) != "subject:"[i])
+			return FM_PARSE_IGNORED;
+	p += 8;
+	if (p < e && *p == ' ')
+		p++;
+	if ((q = SC_FIND(p, e, "; from=<")) == NULL ||
+	    (end = SC_RFIND(p, q, " from ")) == NULL)
+		return FM_PARSE_UNKNOWN;
+	l->ev->subject = sc_str(p, end);
+	return pf_emit(l, FM_EV_MSG_ID);
+}
+
+/* pf_cleanup - "QID: message-id=<id>", a logged Subject, milter rejects */
 static int
 pf_cleanup(struct pfl *l, const char *p, const char *e)
 {
@@ -504,6 +554,9 @@ pf_cleanup(struct pfl *l, const char *p, const char *e)
 
 	if ((p = pf_qid(l, p, e)) == NULL)
 		return FM_PARSE_IGNORED;
+	if ((q = SC_SKIP(p, e, "info: header ")) != NULL ||
+	    (q = SC_SKIP(p, e, "warning: header ")) != NULL)
+		return cl_subject(l, q, e);
 	if ((q = SC_SKIP(p, e, "message-id=")) != NULL) {
 		if (q < e && *q == '<' && e[-1] == '>' && e - q >= 2)
 			l->ev->msgid = sc_str(q + 1, e - 1);
@@ -591,6 +644,8 @@ pf_delivery(struct pfl *l, const char *p, const char *e)
 	ev->relay = sc_str(q, r);
 	if ((s = SC_FIND(r, e, ", status=")) == NULL)
 		return FM_PARSE_UNKNOWN;
+	if ((q = SC_FIND(r, s, ", dsn=")) != NULL)
+		ev->dsn = sc_str(q + 6, s);
 	s += 9;
 	for (q = s; q < e && *q != ' '; q++)
 		;

@@ -4,7 +4,8 @@
 # popsmtp.t - POP-before-SMTP on real Postfix and Dovecot (t/lib/MailStack.pm):
 # a POP3 login from 127.0.0.23, then a message that Postfix relays without
 # SMTP AUTH from the same address (in mynetworks), is recorded as alice's,
-# inferred, with her login as evidence; two accounts that logged in from
+# inferred, with her login as evidence (the record's "login"); two
+# accounts that logged in from
 # 127.0.0.24 make the newest one's attribution low confidence; a relay from
 # 127.0.0.25, where nobody logged in, is nobody's.  The log is replayed into
 # a fresh redis-server with correlate.pop_before_smtp set, and once more
@@ -71,7 +72,9 @@ my $log = "$tmp/mail.log";
 $ms->stop(copy_log_to => $log);
 undef $ms;
 
-# replay - the log into a fresh redis-server; returns it
+# replay - the log into a fresh redis-server; returns it ($CONF: its
+# configuration)
+my $CONF;
 sub replay {
 	my ($name, $extra) = @_;
 	my $dir = "$tmp/$name";
@@ -82,6 +85,7 @@ sub replay {
 	my ($st, $out, $err) = run_cmd([ $bin, 'replay', '--no-progress',
 	    '-c', $conf, $log ]);
 	is($st, 0, "$name: fumidai replay exit 0") or diag $err;
+	$CONF = $conf;
 	return $r;
 }
 
@@ -94,17 +98,36 @@ sub list {
 	return map { decode_json($_) } grep { length } split /\n/, $out;
 }
 
+# msgs - the account's message records (the :m:<day> hashes, as the
+# reader expands them: `fumidai history --sent --json`), oldest first
+sub msgs {
+	my ($r, $acct) = @_;
+	my ($st, $out, $err) = run_cmd([ $bin, 'history', '--sent', '--json',
+	    '-c', $CONF, $acct ]);
+	die "fumidai history: $err" if $st != 0;
+	my @m = map { my $j = decode_json($_); delete $j->{type}; $j }
+	    grep { /^\{/ } split /\n/, $out;
+	my @s = sort { $a->{time} cmp $b->{time} } @m;
+	return @s;
+}
+
+# secs - a login record's time as the message records write it (seconds)
+sub secs { $_[0] =~ s/\.\d+Z\z/Z/r }
+
 my $r = replay('on', "correlate = { pop_before_smtp = 600; };\n");
-my @am = list($r, $alice, 'msgs');
+my @am = msgs($r, $alice);
 my ($al) = grep { $_->{service} eq 'pop3' } list($r, $alice, 'logins');
 is(scalar @am, 1, 'alice: one message');
 is_deeply($am[0], {
 	time => $am[0]{time}, qid => $q1, from => $alice, size => $am[0]{size},
 	nrcpt => 1, ip => '127.0.0.23', service => 'smtp',
 	host => 'mx', msgid => $am[0]{msgid},
-	inferred => JSON::PP::true,
-	via => { login_time => $al->{time}, service => 'pop3', accounts => 1 },
-	confidence => 'high',
+	login => { time => secs($al->{time}), ip => '127.0.0.23',
+	    service => 'pop3', inferred => JSON::PP::true, accounts => 1,
+	    confidence => 'high' },
+	rcpt => [ { to => "friend\@$ext", status => 'sent',
+	    time => $am[0]{rcpt}[0]{time}, relay => $am[0]{rcpt}[0]{relay},
+	    dsn => '2.0.0' } ],
 }, 'alice: the relayed message, inferred from her POP3 login')
     or diag explain \@am;
 is(scalar(grep { $_->{service} eq 'smtp' } list($r, $alice, 'logins')), 0,
@@ -112,20 +135,21 @@ is(scalar(grep { $_->{service} eq 'smtp' } list($r, $alice, 'logins')), 0,
 ok($am[0]{size} > 0 && $am[0]{msgid} =~ /\@mailstack\.test\z/,
     'alice: size and Message-ID');
 
-my @cm = list($r, $carol, 'msgs');
+my @cm = msgs($r, $carol);
 my ($cl) = grep { $_->{service} eq 'imap' } list($r, $carol, 'logins');
 is(scalar @cm, 1, 'carol: one message');
-is_deeply([ map { [ @$_{qw(qid ip confidence)}, $_->{via} ] } @cm ],
-    [ [ $q2, '127.0.0.24', 'low',
-    { login_time => $cl->{time}, service => 'imap', accounts => 2 } ] ],
+is_deeply([ map { [ @$_{qw(qid ip)}, $_->{login} ] } @cm ],
+    [ [ $q2, '127.0.0.24', { time => secs($cl->{time}), ip => '127.0.0.24',
+    service => 'imap', inferred => JSON::PP::true, accounts => 2,
+    confidence => 'low' } ] ],
     'carol: newest login of two accounts, low confidence')
     or diag explain \@cm;
-is(scalar list($r, $bob, 'msgs'), 0, 'bob: no message');
-is(scalar list($r, $dave, 'msgs'), 0, 'dave: no login, no message');
+is(scalar msgs($r, $bob), 0, 'bob: no message');
+is(scalar msgs($r, $dave), 0, 'dave: no login, no message');
 $r->stop;
 
 $r = replay('off', '');
-is(scalar(list($r, $alice, 'msgs')) + scalar(list($r, $carol, 'msgs')), 0,
+is(scalar(msgs($r, $alice)) + scalar(msgs($r, $carol)), 0,
     'off by default: nothing attributed');
 $r->stop;
 

@@ -25,7 +25,7 @@
 #include <string.h>
 
 /* Bumped whenever a struct below changes layout or meaning. */
-#define FM_PLUGIN_ABI 2
+#define FM_PLUGIN_ABI 3
 
 /* A byte string that is not NUL-terminated; len 0 means absent. */
 struct fm_str {
@@ -112,6 +112,13 @@ struct fm_event {
 	int64_t via_time;	/* that login's time, us */
 	struct fm_str via_service; /* its service: "pop3" or "imap" */
 	int via_accounts;	/* distinct accounts from the address in the window */
+	/* ABI 3: a message's Subject (cleanup's header_checks INFO/WARN
+	 * line, kind MSG_ID with no msgid) and a delivery's DSN code. */
+	struct fm_str subject;
+	struct fm_str dsn;	/* "2.0.0", "5.1.1" ... */
+	/* Set by the correlator on a MSG_SUBMIT that is not its SMTP
+	 * session's first: when that session logged in (0: this line). */
+	int64_t login_time;
 };
 
 #define FM_F_INFERRED	0x01	/* account attributed by correlation, not logged */
