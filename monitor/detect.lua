@@ -19,6 +19,8 @@
 --   asn org (15); i, n: k t n unknown service ip account (7); g: k t n (3).
 --   k: o (login ok), f (failure), m (message); text fields arrive
 --   JSON-escaped, so they go into alert JSON as they are.
+-- concurrent_sessions takes no event of its own: it reads FM_SESS, which
+-- the batch's E operations (sessions.lua, joined before this file) filled.
 --
 -- SECURITY: names, places and services are attacker- or database-
 -- controlled; they are only compared, used as table keys, and copied into
@@ -634,6 +636,36 @@ local function acct_msg(X, e)
   check(X, 'send_volume', t, C.sw, sv_eval, t, S.now)
 end
 
+-- cs_eval - concurrent_sessions: each session start sessions.lua found
+-- while the account held sessions from distinct countries (high) or, the
+-- countries being too few, networks (low); its crossing time is the
+-- newest start of the sessions involved, whatever order they came in
+local function cs_eval(X)
+  for _, e in ipairs(FM_SESS.ev) do
+    local recs, first, ot = {}, e.t, e.t
+    for j, s in ipairs(e.list) do
+      recs[j] = s[3]
+      if s[1] < first then first = s[1] end
+      if s[1] > ot then ot = s[1] end
+    end
+    local cfg = FM_SESS.s.cfg
+    local what = e.bycc and #e.cc .. ' countries (' ..
+      table.concat(e.cc, ', ') .. ')' or #e.asn .. ' networks (AS' ..
+      table.concat(e.asn, ', AS') .. ')'
+    local cl = {}
+    for j, c in ipairs(e.cc) do cl[j] = '"' .. c .. '"' end
+    fire(X, false, 'concurrent_sessions', 'concurrent_sessions|' ..
+      (e.bycc and 'cc' or 'asn'), e.bycc and 'high' or 'low', e.t, first,
+      e.t, X.name, e.ip, '', #e.list .. ' sessions open at the same time ' ..
+      'from ' .. what,
+      kv('sessions', '[' .. table.concat(recs, ',') .. ']') .. ',' ..
+      kv('countries', '[' .. table.concat(cl, ',') .. ']') .. ',' ..
+      kv('asns', '[' .. table.concat(e.asn, ',') .. ']') .. ',' ..
+      kv('threshold_countries', cfg.cc) .. ',' ..
+      kv('threshold_asns', cfg.asn), ot)
+  end
+end
+
 -- ---- address and network detectors ----
 
 -- spraying - distinct accounts that failed from the source within w, or
@@ -877,8 +909,10 @@ local function fm_detect(A, i, base, stream, seq, ttl, dupq)
       changed = true
     end
   end
+  if X.type == 'a' and #FM_SESS.ev > 0 then cs_eval(X) end
   flush_pending(X)
-  if not changed and #X.order == 0 then return {}, i end
+  -- (the third value: whether anything was written)
+  if not changed and #X.order == 0 then return {}, i, false end
   fm_prune(X)
   local res = {}
   for _, id in ipairs(X.order) do
@@ -899,7 +933,7 @@ local function fm_detect(A, i, base, stream, seq, ttl, dupq)
     redis.call('EXPIRE', base .. ':geo', ttl)
   end
   redis.call('SET', key, cmsgpack.pack(S), 'EX', ttl)
-  return res, i
+  return res, i, true
 end
 
 -- fm_replayed - the alerts a batch this subject already applied raised

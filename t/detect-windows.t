@@ -327,6 +327,9 @@ sub conf {
 	my (%o) = @_;
 	my $c = "$dir/c" . ++$nconf . '.conf';
 	my $extra = "geoip = { city = \"$dir/city.mmdb\"; asn = \"$dir/asn.mmdb\"; };\n";
+	# the synthetic logins have no logout lines: their sessions would all
+	# stay open (concurrent_sessions has its own t/sessions-replay.t)
+	$extra .= "detect = { concurrent_sessions = { enabled = 0; }; };\n";
 	$extra .= "batch_lines = $o{batch};\n" if $o{batch};
 	$extra .= "flush_interval = 20;\npoll_interval = 100;\n" if $o{inputs};
 	return write_config($c, state_dir => "$dir/state$nconf", redis => $redis->sock,
