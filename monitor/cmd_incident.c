@@ -3,19 +3,22 @@
  * cmd_incident.c - `fumidai incident ACCOUNT --since T0 [--until T1] --out
  * DIR [-c FILE] [--hex]`: one evidence bundle of what an account did in a
  * time range, for an incident report or an owner asking "what did my
- * account do?".  DIR gets logins.json/.csv (login records and the day
- * roll-ups), messages.json/.csv (messages sent), alerts.json (the alerts of
- * the stream <prefix>{g}:alerts whose account is this one and whose events
- * overlap the range, latest records), summary.json (the answers an incident
- * report asks for), report.html (the same, readable) and MANIFEST.sha256
- * (`sha256sum -c` checks the bundle).  The records are read as `fumidai
- * history` reads them (cmd_history.h).  Exit 0, 1 when a file cannot be
- * written, 2 on a usage, configuration or Redis error.
+ * account do?".  This file reads Redis and writes the files; DIR gets
+ * logins.json/.csv (login records and day roll-ups, as `fumidai history`
+ * reads them: cmd_history.h), messages.json/.csv (messages sent, with
+ * their recipients when recorded), alerts.json/.csv (the alerts of the
+ * stream <prefix>{g}:alerts whose account is this one and whose events
+ * overlap the range, latest records), audits.json/.csv (the audit results
+ * in force: incident_audit.c), summary.json and summary.csv (the answers an
+ * incident report asks for: incident_summary.c), report.en.html and report.ja.html (all of
+ * it, readable: incident_report.c) and MANIFEST.sha256 (`sha256sum -c`
+ * checks the bundle).  Exit 0, 1 when a file cannot be written, 2 on a
+ * usage, configuration or Redis error.
  *
  * SECURITY: the records hold attacker-controlled text.  JSON files carry it
  * JSON-escaped, CSV files quoted and formula-defused (history_csv_text),
- * the HTML report terminal-escaped and then HTML-escaped, so no name can
- * inject markup or script.  File names in DIR are fixed.
+ * the HTML reports terminal-escaped and then HTML-escaped (incident_html),
+ * so no name can inject markup or script.  File names in DIR are fixed.
  */
 #include "config.h"
 
@@ -30,6 +33,7 @@
 #include "cmd.h"
 #include "cmd_history.h"
 #include "conf.h"
+#include "incident.h"
 #include "redisd.h"
 #include "scripts.h"
 #include "show.h"
@@ -39,31 +43,10 @@
 #define CHUNK	1000	/* stream entries per XRANGE */
 
 /* The bundle, in the order of the manifest. */
-static const char *const files[] = { "alerts.json", "logins.csv",
-    "logins.json", "messages.csv", "messages.json", "report.html",
-    "summary.json" };
-
-/* A set of distinct strings (addresses, countries, kinds), kept in order. */
-struct strset {
-	struct buf *v;
-	size_t n;
-};
-
-/* The answers of summary.json and the report. */
-struct summary {
-	long long ok, fail, messages, recipients, bytes;
-	char first_ok[32], last_ok[32], first_fail[32], last_fail[32];
-	struct strset ips, fail_ips, countries, kinds;
-};
-
-struct incident {
-	struct history h;
-	const char *out;
-	struct buf *alerts;	/* latest records of its alerts, as stored */
-	size_t nalerts;
-	struct summary s;
-	char err[512];
-};
+static const char *const files[] = { "alerts.csv", "alerts.json",
+    "audits.csv", "audits.json", "logins.csv", "logins.json",
+    "messages.csv", "messages.json", "report.en.html", "report.ja.html",
+    "summary.csv", "summary.json" };
 
 static void	usage(void);
 static int	parse_args(struct incident *in, int argc, char **argv,
@@ -71,12 +54,8 @@ static int	parse_args(struct incident *in, int argc, char **argv,
 static int	read_alerts(redisContext *c, struct incident *in);
 static void	keep_alert(struct incident *in, const redisReply *r);
 static int	read_geo(redisContext *c, struct incident *in);
-static void	summarize(struct incident *in);
-static void	set_add(struct strset *s, const char *p, size_t n);
+static int	read_history(redisContext *c, struct incident *in);
 static void	json_array(struct buf *b, const struct buf *nd);
-static void	write_summary(struct buf *b, const struct incident *in);
-static void	write_report(struct buf *b, const struct incident *in);
-static void	html(struct buf *b, const char *p, size_t n);
 static int	write_bundle(struct incident *in);
 
 static void
@@ -231,37 +210,42 @@ read_alerts(redisContext *c, struct incident *in)
 }
 
 static void
-set_add(struct strset *s, const char *p, size_t n)
+geo_add(struct incident *in, char kind, const char *key, size_t klen,
+    const char *v, size_t vlen)
 {
-	size_t i;
+	struct geo_place *g;
+	const char *f[4];
+	size_t i, nf = 0;
 
-	for (i = 0; i < s->n; i++)
-		if (s->v[i].len == n && memcmp(s->v[i].data, p, n) == 0)
-			return;
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-	buf_init(&s->v[s->n]);
-	buf_add(&s->v[s->n++], p, n);
+	f[nf++] = v;
+	for (i = 0; i < vlen && nf < 4; i++)
+		if (v[i] == '|')
+			f[nf++] = v + i + 1;
+	if (nf < 3)
+		return;
+	in->geo = xrealloc(in->geo, (in->ngeo + 1) * sizeof(*in->geo));
+	g = &in->geo[in->ngeo++];
+	memset(g, 0, sizeof(*g));
+	g->kind = kind;
+	buf_init(&g->key);
+	buf_init(&g->name);
+	buf_add(&g->key, key, klen);
+	g->count = strtoll(v, NULL, 10);
+	(void)show_iso_us(f[1], (size_t)(f[2] - f[1] - 1), &g->first);
+	(void)show_iso_us(f[2], nf > 3 ? (size_t)(f[3] - f[2] - 1) :
+	    vlen - (size_t)(f[2] - v), &g->last);
+	if (nf > 3)	/* stored JSON-escaped */
+		(void)show_json_unescape(&g->name, f[3], vlen -
+		    (size_t)(f[3] - v));
 }
 
-static void
-set_free(struct strset *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		buf_free(&s->v[i]);
-	free(s->v);
-}
-
-/* read_geo - the countries of :geo whose logins overlap the range (the
- * geography keeps a first and last time per country, not every login) */
+/* read_geo - the account's login geography (:geo): per country and ASN its
+ * count, first and last time and name (doc/redis.md) */
 static int
 read_geo(redisContext *c, struct incident *in)
 {
-	struct buf k, t;
+	struct buf k;
 	redisReply *r;
-	const char *bar1, *bar2;
-	int64_t first, last;
 	size_t i;
 
 	buf_init(&k);
@@ -274,293 +258,99 @@ read_geo(redisContext *c, struct incident *in)
 			freeReplyObject(r);
 		return -1;
 	}
-	buf_init(&t);
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
 	    i += 2) {
 		const redisReply *f = r->element[i], *v = r->element[i + 1];
 
-		if (f->len < 4 || memcmp(f->str, "cc:", 3) != 0 ||
-		    (bar1 = memchr(v->str, '|', v->len)) == NULL ||
-		    (bar2 = memchr(bar1 + 1, '|', v->len -
-		    (size_t)(bar1 + 1 - v->str))) == NULL)
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING || f->len < 4)
 			continue;
-		first = last = 0;
-		(void)show_iso_us(bar1 + 1, (size_t)(bar2 - bar1 - 1), &first);
-		buf_reset(&t);
-		buf_add(&t, bar2 + 1, v->len - (size_t)(bar2 + 1 - v->str));
-		if (memchr(t.data, '|', t.len) != NULL)
-			t.len = (size_t)((char *)memchr(t.data, '|', t.len) -
-			    t.data);
-		(void)show_iso_us(t.data, t.len, &last);
-		if (last >= in->h.since && first < in->h.until)
-			set_add(&in->s.countries, f->str + 3, f->len - 3);
+		if (memcmp(f->str, "cc:", 3) == 0)
+			geo_add(in, 'c', f->str + 3, f->len - 3, v->str, v->len);
+		else if (f->len > 4 && memcmp(f->str, "asn:", 4) == 0)
+			geo_add(in, 'a', f->str + 4, f->len - 4, v->str, v->len);
 	}
-	buf_free(&t);
 	freeReplyObject(r);
 	return 0;
 }
 
-/* minmax - keep the earliest and latest ISO time (same format: compares as
- * text) */
-static void
-minmax(char *first, char *last, const struct buf *t)
+/* read_history - the range's records, and the logins of the retention
+ * before it (what "new" is measured against), as history_json writes them */
+static int
+read_history(redisContext *c, struct incident *in)
 {
-	if (t->len == 0 || t->len >= 32)
-		return;
-	if (first[0] == '\0' || strcmp(t->data, first) < 0)
-		memcpy(first, t->data, t->len + 1);
-	if (last[0] == '\0' || strcmp(t->data, last) > 0)
-		memcpy(last, t->data, t->len + 1);
-}
+	struct history b;
+	int64_t back = (int64_t)(in->h.cf->retention_days > 0 ?
+	    in->h.cf->retention_days : 1) * DAY_US;
+	int rc = 0;
 
-/* summarize - counts, times and distinct values of the records in range */
-static void
-summarize(struct incident *in)
-{
-	struct summary *s = &in->s;
-	struct buf v, t;
-	size_t i;
-	int ok;
-
-	buf_init(&v);
-	buf_init(&t);
-	for (i = 0; i < in->h.nl; i++) {
-		const redisReply *e = in->h.vl[i].r;
-
-		(void)show_json_get(e->str, e->len, "time", &t);
-		ok = show_json_get(e->str, e->len, "result", &v) == 0 &&
-		    strcmp(v.data, "ok") == 0;
-		(void)show_json_get(e->str, e->len, "ip", &v);
-		if (ok) {
-			s->ok++;
-			minmax(s->first_ok, s->last_ok, &t);
-			if (v.len)
-				set_add(&s->ips, v.data, v.len);
-			continue;
-		}
-		if (v.len)
-			set_add(&s->fail_ips, v.data, v.len);
-		minmax(s->first_fail, s->last_fail, &t);
-		s->fail += show_json_get(e->str, e->len, "attempts", &v) == 0 ?
-		    strtoll(v.data, NULL, 10) : 1;
+	if (history_fetch(c, &in->h) == -1) {
+		snprintf(in->err, sizeof(in->err), "%s", in->h.err);
+		return -1;
 	}
-	for (i = 0; i < in->h.nm; i++) {
-		const redisReply *e = in->h.vm[i].r;
-
-		s->messages++;
-		if (show_json_get(e->str, e->len, "nrcpt", &v) == 0)
-			s->recipients += strtoll(v.data, NULL, 10);
-		if (show_json_get(e->str, e->len, "size", &v) == 0 &&
-		    strtoll(v.data, NULL, 10) > 0)
-			s->bytes += strtoll(v.data, NULL, 10);
+	history_json(&in->lnd, &in->h, HISTORY_LOGINS);
+	history_json(&in->mnd, &in->h, HISTORY_SENT);
+	memset(&b, 0, sizeof(b));
+	buf_init(&b.name);
+	buf_add(&b.name, in->h.name.data, in->h.name.len);
+	b.cf = in->h.cf;
+	b.since = in->h.since > back ? in->h.since - back : 0;
+	b.until = in->h.since;
+	b.ranged = b.has_since = b.logins = 1;
+	if (b.until > b.since && history_fetch(c, &b) == -1) {
+		snprintf(in->err, sizeof(in->err), "%s", b.err);
+		rc = -1;
+	} else if (b.until > b.since) {
+		history_json(&in->known, &b, HISTORY_LOGINS);
+		in->has_known = memmem(in->known.data ? in->known.data : "",
+		    in->known.len, "\"result\":\"ok\"", 13) != NULL;
 	}
-	for (i = 0; i < in->nalerts; i++)
-		if (show_json_get(in->alerts[i].data, in->alerts[i].len,
-		    "kind", &v) == 0)
-			set_add(&s->kinds, v.data, v.len);
-	buf_free(&v);
-	buf_free(&t);
+	history_free(&b);
+	return rc;
 }
 
 /* json_array - NDJSON lines as one JSON array */
 static void
 json_array(struct buf *b, const struct buf *nd)
 {
-	const char *p = nd->data, *end = nd->data + nd->len, *nl;
-	int n = 0;
+	const char *p = nd->data, *end = nd->data + nd->len, *l;
+	size_t n;
+	int k = 0;
 
 	buf_addc(b, '[');
-	while (p < end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (n++)
-			buf_addc(b, ',');
-		buf_addc(b, '\n');
-		buf_add(b, p, (size_t)(nl - p));
-		p = nl + 1;
+	while ((l = incident_line(&p, end, &n)) != NULL) {
+		if (n == 0)
+			continue;
+		buf_adds(b, k++ ? ",\n" : "\n");
+		buf_add(b, l, n);
 	}
 	buf_add(b, "\n]\n", 3);
 }
 
+/* alerts_csv - the alerts' main fields, one row each */
 static void
-json_set(struct buf *b, const char *name, const struct strset *s)
+alerts_csv(struct buf *b, const struct incident *in)
 {
-	size_t i;
-
-	buf_printf(b, ",\"%s\":[", name);
-	for (i = 0; i < s->n; i++) {
-		buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
-		scripts_json_bin(b, s->v[i].data, s->v[i].len);
-		buf_addc(b, '"');
-	}
-	buf_addc(b, ']');
-}
-
-static void
-json_time(struct buf *b, const char *name, const char *t)
-{
-	if (t[0])
-		buf_printf(b, ",\"%s\":\"%s\"", name, t);
-	else
-		buf_printf(b, ",\"%s\":null", name);
-}
-
-static void
-write_summary(struct buf *b, const struct incident *in)
-{
-	const struct summary *s = &in->s;
-	char t[32];
-
-	buf_add(b, "{\"account\":\"", 12);
-	scripts_json_bin(b, in->h.name.data, in->h.name.len);
-	time_format(in->h.since, t, sizeof(t));
-	buf_printf(b, "\",\"since\":\"%s\"", t);
-	time_format(in->h.until, t, sizeof(t));
-	buf_printf(b, ",\"until\":\"%s\"", t);
-	buf_printf(b, ",\"logins_ok\":%lld,\"failed_attempts\":%lld", s->ok,
-	    s->fail);
-	json_time(b, "first_login", s->first_ok);
-	json_time(b, "last_login", s->last_ok);
-	json_time(b, "first_failure", s->first_fail);
-	json_time(b, "last_failure", s->last_fail);
-	json_set(b, "login_addresses", &s->ips);
-	json_set(b, "failure_addresses", &s->fail_ips);
-	json_set(b, "countries", &s->countries);
-	buf_printf(b, ",\"messages\":%lld,\"recipients\":%lld,\"bytes\":%lld"
-	    ",\"alerts\":%zu", s->messages, s->recipients, s->bytes,
-	    in->nalerts);
-	json_set(b, "alert_kinds", &s->kinds);
-	buf_add(b, "}\n", 2);
-}
-
-/* html - untrusted text for HTML: terminal-escaped (no control byte, no
- * invalid UTF-8, no bidi override), then & < > " ' as entities */
-static void
-html(struct buf *b, const char *p, size_t n)
-{
-	struct buf e;
-	size_t i;
-
-	buf_init(&e);
-	show_term_escape(&e, p, n);
-	for (i = 0; i < e.len; i++)
-		switch (e.data[i]) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&#39;"); break;
-		default: buf_addc(b, e.data[i]);
-		}
-	buf_free(&e);
-}
-
-/* html_row - a table row of fields of one JSON record */
-static void
-html_row(struct buf *b, const char *p, size_t n, const char *const *f,
-    size_t nf)
-{
+	static const char *const f[] = { "id", "first", "last", "kind",
+	    "severity", "count", "ip", "account", "summary" };
 	struct buf v;
-	size_t i;
-
-	buf_init(&v);
-	buf_adds(b, "<tr>");
-	for (i = 0; i < nf; i++) {
-		buf_adds(b, "<td>");
-		if (show_json_get(p, n, f[i], &v) == 0)
-			html(b, v.data, v.len);
-		buf_adds(b, "</td>");
-	}
-	buf_adds(b, "</tr>\n");
-	buf_free(&v);
-}
-
-static void
-html_head(struct buf *b, const char *title, const char *const *h, size_t n)
-{
-	size_t i;
-
-	buf_printf(b, "<h2>%s</h2>\n<table>\n<tr>", title);
-	for (i = 0; i < n; i++)
-		buf_printf(b, "<th>%s</th>", h[i]);
-	buf_adds(b, "</tr>\n");
-}
-
-static void
-html_summary(struct buf *b, const struct incident *in)
-{
-	const struct summary *s = &in->s;
-	const struct strset *sets[] = { &s->ips, &s->fail_ips, &s->countries,
-	    &s->kinds };
-	static const char *const names[] = { "Addresses of successful logins",
-	    "Addresses of failed logins", "Countries (GeoIP)", "Alert kinds" };
 	size_t i, j;
 
-	buf_printf(b, "<h2>Summary</h2>\n<table>\n"
-	    "<tr><th>Successful logins</th><td>%lld</td></tr>\n"
-	    "<tr><th>First / last successful login</th><td>%s / %s</td></tr>\n"
-	    "<tr><th>Failed login attempts</th><td>%lld</td></tr>\n"
-	    "<tr><th>First / last failure</th><td>%s / %s</td></tr>\n"
-	    "<tr><th>Messages sent</th><td>%lld</td></tr>\n"
-	    "<tr><th>Recipients</th><td>%lld</td></tr>\n"
-	    "<tr><th>Alerts</th><td>%zu</td></tr>\n", s->ok,
-	    s->first_ok[0] ? s->first_ok : "-", s->last_ok[0] ? s->last_ok :
-	    "-", s->fail, s->first_fail[0] ? s->first_fail : "-",
-	    s->last_fail[0] ? s->last_fail : "-", s->messages, s->recipients,
-	    in->nalerts);
-	for (i = 0; i < nitems(sets); i++) {
-		buf_printf(b, "<tr><th>%s</th><td>", names[i]);
-		for (j = 0; j < sets[i]->n; j++) {
+	buf_init(&v);
+	for (j = 0; j < nitems(f); j++)
+		buf_printf(b, "%s%s", j ? "," : "", f[j]);
+	buf_adds(b, "\r\n");
+	for (i = 0; i < in->nalerts; i++) {
+		for (j = 0; j < nitems(f); j++) {
 			if (j)
-				buf_adds(b, ", ");
-			html(b, sets[i]->v[j].data, sets[i]->v[j].len);
+				buf_addc(b, ',');
+			if (show_json_get(in->alerts[i].data, in->alerts[i].len,
+			    f[j], &v) == 0)
+				history_csv_text(b, v.data, v.len);
 		}
-		buf_adds(b, sets[i]->n ? "</td></tr>\n" : "-</td></tr>\n");
+		buf_adds(b, "\r\n");
 	}
-	buf_adds(b, "</table>\n");
-}
-
-static void
-write_report(struct buf *b, const struct incident *in)
-{
-	static const char *const lf[] = { "time", "result", "service", "ip",
-	    "mech", "attempts", "host", "reason" };
-	static const char *const mf[] = { "time", "qid", "msgid", "from",
-	    "size", "nrcpt", "ip", "service", "host" };
-	static const char *const af[] = { "first", "last", "kind",
-	    "severity", "count", "ip", "summary" };
-	char t0[32], t1[32];
-	size_t i;
-
-	time_format(in->h.since, t0, sizeof(t0));
-	time_format(in->h.until, t1, sizeof(t1));
-	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-	    "<meta charset=\"utf-8\">\n<title>fumidai incident report</title>\n"
-	    "<style>body{font-family:sans-serif}table{border-collapse:"
-	    "collapse}td,th{border:1px solid #999;padding:2px 6px;"
-	    "text-align:left}</style>\n</head>\n<body>\n"
-	    "<h1>Incident report: account <code>");
-	html(b, in->h.name.data, in->h.name.len);
-	buf_printf(b, "</code></h1>\n<p>Events from %s to %s (event time, UTC, "
-	    "end excluded), as recorded by fumidai.</p>\n", t0, t1);
-	html_summary(b, in);
-	html_head(b, "Logins", lf, nitems(lf));
-	for (i = 0; i < in->h.nl; i++)
-		html_row(b, in->h.vl[i].r->str, in->h.vl[i].r->len, lf,
-		    nitems(lf));
-	buf_adds(b, "</table>\n");
-	html_head(b, "Messages sent", mf, nitems(mf));
-	for (i = 0; i < in->h.nm; i++)
-		html_row(b, in->h.vm[i].r->str, in->h.vm[i].r->len, mf,
-		    nitems(mf));
-	buf_adds(b, "</table>\n");
-	html_head(b, "Alerts", af, nitems(af));
-	for (i = 0; i < in->nalerts; i++)
-		html_row(b, in->alerts[i].data, in->alerts[i].len, af,
-		    nitems(af));
-	buf_adds(b, "</table>\n<p>Files of this bundle and their SHA-256: "
-	    "MANIFEST.sha256 (check with <code>sha256sum -c "
-	    "MANIFEST.sha256</code>).</p>\n</body>\n</html>\n");
+	buf_free(&v);
 }
 
 /* sha256_hex - the SHA-256 of p as 64 hex digits appended to b */
@@ -581,8 +371,6 @@ static void
 content(struct buf *b, const struct incident *in, const char *name)
 {
 	struct buf nd;
-	int what = strncmp(name, "logins", 6) == 0 ? HISTORY_LOGINS :
-	    HISTORY_SENT;
 	size_t i;
 
 	buf_init(&nd);
@@ -592,16 +380,25 @@ content(struct buf *b, const struct incident *in, const char *name)
 			buf_addc(&nd, '\n');
 		}
 		json_array(b, &nd);
-	} else if (strcmp(name, "summary.json") == 0)
-		write_summary(b, in);
-	else if (strcmp(name, "report.html") == 0)
-		write_report(b, in);
-	else if (strstr(name, ".csv") != NULL)
-		history_csv(b, &in->h, what);
-	else {
-		history_json(&nd, &in->h, what);
-		json_array(b, &nd);
-	}
+	} else if (strcmp(name, "alerts.csv") == 0)
+		alerts_csv(b, in);
+	else if (strcmp(name, "audits.json") == 0)
+		incident_audits_json(b, in);
+	else if (strcmp(name, "audits.csv") == 0)
+		incident_audits_csv(b, in);
+	else if (strcmp(name, "summary.json") == 0)
+		incident_summary_json(b, in);
+	else if (strcmp(name, "summary.csv") == 0)
+		incident_summary_csv(b, in);
+	else if (strncmp(name, "report.", 7) == 0)
+		incident_report(b, in, name + 7);
+	else if (strcmp(name, "logins.csv") == 0)
+		history_csv(b, &in->h, HISTORY_LOGINS);
+	else if (strcmp(name, "messages.csv") == 0)
+		history_csv(b, &in->h, HISTORY_SENT);
+	else
+		json_array(b, strncmp(name, "logins", 6) == 0 ? &in->lnd :
+		    &in->mnd);
 	buf_free(&nd);
 }
 
@@ -651,10 +448,16 @@ incident_free(struct incident *in)
 	for (i = 0; i < in->nalerts; i++)
 		buf_free(&in->alerts[i]);
 	free(in->alerts);
-	set_free(&in->s.ips);
-	set_free(&in->s.fail_ips);
-	set_free(&in->s.countries);
-	set_free(&in->s.kinds);
+	for (i = 0; i < in->ngeo; i++) {
+		buf_free(&in->geo[i].key);
+		buf_free(&in->geo[i].name);
+	}
+	free(in->geo);
+	buf_free(&in->lnd);
+	buf_free(&in->mnd);
+	buf_free(&in->known);
+	incident_audits_free(in);
+	incident_summary_free(&in->s);
 }
 
 int
@@ -682,21 +485,21 @@ cmd_incident(int argc, char **argv)
 	in.h.logins = in.h.sent = 1;
 	rd = cmd_redis_up(cf);
 	if ((c = store_connect_sync(cf, in.err, sizeof(in.err))) == NULL ||
-	    history_fetch(c, &in.h) == -1 || read_alerts(c, &in) == -1 ||
-	    read_geo(c, &in) == -1) {
-		fprintf(stderr, "fumidai: incident: %s\n",
-		    c ? (in.h.err[0] ? in.h.err : in.err) : in.err);
+	    read_history(c, &in) == -1 || read_alerts(c, &in) == -1 ||
+	    read_geo(c, &in) == -1 || incident_audits_read(c, &in) == -1) {
+		fprintf(stderr, "fumidai: incident: %s\n", in.err);
 		rc = 2;
 		goto out;
 	}
-	summarize(&in);
+	incident_summarize(&in);
 	if (write_bundle(&in) == -1) {
 		fprintf(stderr, "fumidai: incident: %s\n", in.err);
 		rc = 1;
 		goto out;
 	}
-	printf("%s: %zu logins, %zu roll-ups, %zu messages, %zu alerts\n",
-	    in.out, in.h.nl, in.h.nroll, in.h.nm, in.nalerts);
+	printf("%s: %lld logins, %lld failed attempts, %lld messages, "
+	    "%zu alerts, %zu suspicious events\n", in.out, in.s.ok, in.s.fail,
+	    in.s.messages, in.nalerts, in.s.nev);
 out:
 	if (c)
 		redisFree(c);
