@@ -86,6 +86,9 @@ struct sched_job {
 	struct buf out;
 	int64_t started;		/* now_us() at its start */
 	int timed_out, overflow;
+	int ran;			/* a run finished since the start */
+	int last_status;		/* its exit status (-N: signal N) */
+	int64_t last_run;		/* its start, us since the epoch */
 };
 
 struct audit_sched {
@@ -103,6 +106,7 @@ struct audit_sched {
 	size_t nqueued;
 	int sending;			/* head is in flight */
 	struct event *ev_retry;
+	uint64_t posture;		/* posture alerts filed (/metrics) */
 };
 
 static char *sched_argv0;	/* audit_sched_argv0: the fallback binary */
@@ -512,6 +516,9 @@ job_done(struct sched_job *j, int st)
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
 
 	evtimer_del(j->ev_kill);
+	j->ran = 1;
+	j->last_status = j->timed_out || j->overflow ? 2 : code;
+	j->last_run = j->started;
 	r->job = (size_t)(j - s->jobs);
 	snprintf(r->run, sizeof(r->run), "%lld", (long long)j->started);
 	iso_time(j->started, r->time, sizeof(r->time));
@@ -600,7 +607,7 @@ reply_str(const struct redisReply *reply, size_t i)
 
 /* result_log - what the script said about a stored result */
 static void
-result_log(const struct audit_sched *s, const struct sched_result *r,
+result_log(struct audit_sched *s, const struct sched_result *r,
     const struct redisReply *reply)
 {
 	const struct sched_job *j = &s->jobs[r->job];
@@ -609,12 +616,13 @@ result_log(const struct audit_sched *s, const struct sched_result *r,
 
 	buf_init(&e);
 	log_escape(&e, err, strlen(err) < 200 ? strlen(err) : 200);
-	if (strcmp(res, "worse") == 0)
+	if (strcmp(res, "worse") == 0) {
+		s->posture++;
 		log_warnx("audit=%s type=%s verdict=%s status=%s alert=%s "
 		    "msg=\"posture got worse: alert filed\"", j->a->name,
 		    j->a->type, reply_str(reply, 1), r->status,
 		    reply_str(reply, 2));
-	else if (strcmp(res, "norun") == 0)
+	} else if (strcmp(res, "norun") == 0)
 		log_warnx("audit=%s type=%s verdict=%s status=%s%s%s%s "
 		    "msg=\"audit could not run (recorded, not compared)\"",
 		    j->a->name, j->a->type, reply_str(reply, 1), r->status,
@@ -906,4 +914,27 @@ audit_sched_free(struct audit_sched *s)
 	free(s->kalerts);
 	free(s->script);
 	free(s);
+}
+
+size_t
+audit_sched_stats(const struct audit_sched *s, struct audit_stat *out,
+    size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; s != NULL && i < s->njobs && n < max; i++) {
+		if (!s->jobs[i].ran)
+			continue;
+		out[n].name = s->jobs[i].a->name;
+		out[n].status = s->jobs[i].last_status;
+		out[n].last_run = s->jobs[i].last_run;
+		n++;
+	}
+	return n;
+}
+
+uint64_t
+audit_sched_posture_alerts(const struct audit_sched *s)
+{
+	return s != NULL ? s->posture : 0;
 }

@@ -22,6 +22,9 @@
 #ifndef FM_AUDIT_SCHED_H
 #define FM_AUDIT_SCHED_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "fumidai.h"
 
 struct event_base;
@@ -34,6 +37,20 @@ struct audit_sched *audit_sched_new(struct event_base *base,
 /* audit_sched_free - stop: a run in progress is killed and reaped, results
  * not yet stored are dropped (logged); accepts NULL */
 void audit_sched_free(struct audit_sched *s);
+/* The latest run of one audit since the daemon started (/metrics). */
+struct audit_stat {
+	const char *name;	/* borrowed from the configuration */
+	int status;		/* 0 pass, 1 findings, 2 could not run (or
+				 * timed out), -N killed by signal N */
+	int64_t last_run;	/* its start, us since the epoch */
+};
+/* audit_sched_stats - up to max audits that ran into out; how many */
+size_t audit_sched_stats(const struct audit_sched *s, struct audit_stat *out,
+    size_t max);
+
+/* audit_sched_posture_alerts - posture alerts filed since the start */
+uint64_t audit_sched_posture_alerts(const struct audit_sched *s);
+
 /* audit_sched_argv0 - the program's argv[0], resolved now (before a daemon
  * changes directory): what runs the audits when /proc/self/exe cannot be
  * read */

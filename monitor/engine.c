@@ -31,6 +31,7 @@
 #include "log.h"
 #include "logline.h"
 #include "metrics.h"
+#include "webchild.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "policy.h"
@@ -60,6 +61,7 @@ struct engine {
 	struct policy *policy;		/* run: Postfix policy server, or NULL */
 	struct metrics *metrics;	/* run: /metrics server, or NULL */
 	struct audit_sched *audits;	/* run: scheduled audits, or NULL */
+	struct webchild *web;		/* run: the dashboard child, or NULL */
 	struct notify *notify;		/* run: notifiers, or NULL */
 	struct tail **tails;		/* one per input (run) or current file */
 	struct input_ctx *ictx;
@@ -505,6 +507,8 @@ engine_metrics_cb(void *arg, struct metrics_snap *s)
 		store_stats(e->store, &s->store);
 		s->have_store = 1;
 	}
+	s->notify = e->notify;
+	s->audits = e->audits;
 }
 
 /* engine_setup - pipeline, store, restore, followers */
@@ -535,6 +539,7 @@ engine_setup(struct engine *e, char *err, size_t errlen)
 	    e->cf, engine_metrics_cb, e, err, errlen)) == NULL)
 		return -1;
 	e->audits = audit_sched_new(e->base, e->cf);
+	e->web = webchild_new(e->base, e->cf);
 	if (e->cf->nnotify > 0 &&
 	    (e->notify = notify_new(e->base, e->cf, err, errlen)) == NULL)
 		return -1;
@@ -573,6 +578,8 @@ engine_teardown(struct engine *e)
 	notify_free(e->notify);
 	e->notify = NULL;
 	audit_sched_free(e->audits);
+	webchild_free(e->web);
+	e->web = NULL;
 	e->audits = NULL;
 	metrics_free(e->metrics);
 	e->metrics = NULL;

@@ -32,10 +32,12 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "audit_sched.h"
 #include "event.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "util.h"
 
@@ -82,6 +84,8 @@ static void put_inputs(struct buf *, const struct fumidai *,
     const struct metrics_snap *);
 static void put_kinds(struct buf *, const struct metrics_snap *);
 static void put_store(struct buf *, const struct metrics_snap *);
+static void put_notify(struct buf *, const struct metrics_snap *);
+static void put_audits(struct buf *, const struct metrics_snap *);
 static void metrics_page(struct metrics *, struct buf *);
 static int token_ok(const struct metrics *, struct evhttp_request *);
 static void send_text(struct evhttp_request *, int, const char *,
@@ -202,6 +206,7 @@ static void
 put_store(struct buf *b, const struct metrics_snap *s)
 {
 	const struct store_stats *st = &s->store;
+	size_t i;
 
 	if (!s->have_store)
 		return;
@@ -223,6 +228,14 @@ put_store(struct buf *b, const struct metrics_snap *s)
 	put_head(b, "fumidai_alerts_total", "counter",
 	    "Alerts posted (new and updated).");
 	put_u(b, "fumidai_alerts_total", NULL, NULL, st->alerts);
+	put_head(b, "fumidai_alerts_opened_total", "counter",
+	    "Alerts opened by this process, by kind.");
+	for (i = 0; i < st->nopened; i++)
+		put_u(b, "fumidai_alerts_opened_total", "kind",
+		    st->opened[i].kind, st->opened[i].n);
+	if (s->audits != NULL)	/* filed by the audit scheduler */
+		put_u(b, "fumidai_alerts_opened_total", "kind", "posture",
+		    audit_sched_posture_alerts(s->audits));
 	put_head(b, "fumidai_redis_backlog_bytes", "gauge",
 	    "Formatted commands waiting in memory for Redis.");
 	put_u(b, "fumidai_redis_backlog_bytes", NULL, NULL, st->backlog_bytes);
@@ -237,6 +250,75 @@ put_store(struct buf *b, const struct metrics_snap *s)
 	    st->latency_us > 0 ? (double)st->latency_us / 1e6 : 0.0);
 }
 
+/* put_label - ,name="value" (escaped) */
+static void
+put_label(struct buf *b, const char *name, const char *value)
+{
+	buf_printf(b, "%s=\"", name);
+	metrics_label_escape(b, value, strlen(value));
+	buf_addc(b, '"');
+}
+
+/* put_notify - each notifier's deliveries by result */
+static void
+put_notify(struct buf *b, const struct metrics_snap *s)
+{
+	static const char *const res[] = { "sent", "failed", "dropped",
+	    "skipped" };
+	struct notify_stat v[64];
+	size_t i, j, n;
+
+	if (s->notify == NULL)
+		return;
+	n = notify_stats(s->notify, v, nitems(v));
+	put_head(b, "fumidai_notifications_total", "counter",
+	    "Alerts handled by each notifier, by result (failed: tried "
+	    "again later).");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < nitems(res); j++) {
+			uint64_t c = j == 0 ? v[i].sent : j == 1 ? v[i].failed :
+			    j == 2 ? v[i].dropped : v[i].skipped;
+
+			buf_adds(b, "fumidai_notifications_total{");
+			put_label(b, "notifier", v[i].name);
+			buf_addc(b, ',');
+			put_label(b, "result", res[j]);
+			buf_printf(b, "} %llu\n", (unsigned long long)c);
+		}
+}
+
+/* put_audits - each audit's latest run since the start */
+static void
+put_audits(struct buf *b, const struct metrics_snap *s)
+{
+	struct audit_stat v[256];
+	size_t i, n;
+
+	if (s->audits == NULL)
+		return;
+	n = audit_sched_stats(s->audits, v, nitems(v));
+	put_head(b, "fumidai_audit_ok", "gauge",
+	    "1 when the audit's latest run passed (exit 0), else 0.");
+	for (i = 0; i < n; i++)
+		put_u(b, "fumidai_audit_ok", "audit", v[i].name,
+		    v[i].status == 0);
+	put_head(b, "fumidai_audit_status", "gauge", "Exit status of the "
+	    "audit's latest run: 0 pass, 1 findings, 2 could not run, "
+	    "-N killed by signal N.");
+	for (i = 0; i < n; i++) {
+		buf_adds(b, "fumidai_audit_status{");
+		put_label(b, "audit", v[i].name);
+		buf_printf(b, "} %d\n", v[i].status);
+	}
+	put_head(b, "fumidai_audit_last_run_timestamp_seconds", "gauge",
+	    "Start of the audit's latest run since unix epoch in seconds.");
+	for (i = 0; i < n; i++) {
+		buf_adds(b, "fumidai_audit_last_run_timestamp_seconds{");
+		put_label(b, "audit", v[i].name);
+		buf_printf(b, "} %lld\n", (long long)(v[i].last_run / 1000000));
+	}
+}
+
 /* metrics_page - the whole exposition, formed now */
 static void
 metrics_page(struct metrics *m, struct buf *b)
@@ -248,6 +330,8 @@ metrics_page(struct metrics *m, struct buf *b)
 	put_inputs(b, m->cf, &s);
 	put_kinds(b, &s);
 	put_store(b, &s);
+	put_notify(b, &s);
+	put_audits(b, &s);
 	put_head(b, "process_start_time_seconds", "gauge",
 	    "Start time of the process since unix epoch in seconds.");
 	buf_printf(b, "process_start_time_seconds %.2f\n", m->started);

@@ -4,8 +4,10 @@
  * daemon's loop (libevent evhttp) bound exactly to metrics.listen
  * ("HOST:PORT" or "[HOST]:PORT", HOST numeric) that answers GET /metrics in
  * the text exposition format 0.0.4: lines and skips per input, events by
- * kind, the store's batches, commands, errors and alerts, the Redis
- * backlog, spool, link state and latency, and the process start time.
+ * kind, the store's batches, commands, errors and alerts (and the alerts
+ * opened by kind), the Redis backlog, spool, link state and latency, each
+ * notifier's deliveries by result, each audit's latest run, and the
+ * process start time.
  * Any other path is 404, any other method 405.  With metrics.token set, a
  * request must carry "Authorization: Bearer <token>" or gets 401.
  *
@@ -24,7 +26,9 @@
 #include "store.h"
 
 struct event_base;
+struct audit_sched;
 struct metrics;
+struct notify;
 struct pipeline;
 
 /* What the engine shows at one scrape; everything borrowed until the
@@ -35,6 +39,8 @@ struct metrics_snap {
 	const uint64_t *kinds;		/* FM_EV__COUNT events by kind, or NULL */
 	int have_store;			/* store filled in */
 	struct store_stats store;
+	const struct notify *notify;	/* notifiers' counts, or NULL */
+	const struct audit_sched *audits;	/* audits' latest, or NULL */
 };
 
 /* metrics_fill_fn - fill s (zeroed) with the counters of this moment */

@@ -45,6 +45,7 @@
 #include "scripts.h"
 #include "show.h"
 #include "util.h"
+#include "weblink.h"
 
 #define NOTIFY_DETAIL_MAX	200	/* bytes of a plugin's detail logged */
 
@@ -81,6 +82,8 @@ struct nfy {
 	/* the alert being handled */
 	struct fm_alert a;
 	struct buf json, account, ratekey, tmp;
+	struct buf link;		/* the owner's dashboard link, or empty */
+	uint64_t sent, failed, dropped, skipped;	/* for /metrics */
 	char id[32], kind[64], sev[16], ip[64], net[64];
 	int result;
 	char detail[NOTIFY_DETAIL_MAX * 4 + 1];
@@ -109,6 +112,7 @@ struct pubreq {
 static void nt_step(struct nfy *);
 static void nt_redis_failed(struct nfy *, const redisReply *, const char *);
 static void nt_skip(struct nfy *, const char *);
+static void nt_link(struct nfy *);
 
 /* ---- host services ---------------------------------------------------- */
 
@@ -413,6 +417,28 @@ jtime(struct nfy *n, const char *name)
 	return us / 1000000;
 }
 
+/* nt_link - the account owner's signed dashboard link (weblink.h), when
+ * web.base_url is set and the alert has an account */
+static void
+nt_link(struct nfy *n)
+{
+	const struct fumidai *cf = n->core ? n->core->cf : NULL;
+	char err[256];
+
+	buf_reset(&n->link);
+	n->a.owner_link = NULL;
+	if (cf == NULL || cf->web.base_url == NULL || n->account.len == 0)
+		return;
+	if (weblink_url(cf, n->account.data, n->account.len, cf->web.link_ttl,
+	    &n->link, err, sizeof(err)) == -1) {
+		log_warnx("notifier=%s msg=\"no owner link: %s\"", n->conf->name,
+		    err);
+		buf_reset(&n->link);
+		return;
+	}
+	n->a.owner_link = n->link.data;
+}
+
 /* nt_fill - struct fm_alert from the record in n->json; -1 if unusable */
 static int
 nt_fill(struct nfy *n)
@@ -443,6 +469,7 @@ nt_fill(struct nfy *n)
 	a->last = jtime(n, "last");
 	if (show_json_get(n->json.data, n->json.len, "count", &n->tmp) == 0)
 		a->count = strtol(n->tmp.data, NULL, 10);
+	nt_link(n);
 	return 0;
 }
 
@@ -721,6 +748,7 @@ nt_skip(struct nfy *n, const char *why)
 	n->dirty = 1;
 	n->pos++;
 	n->phase = n->pos < n->nents ? P_RECORD : P_SAVE;
+	n->skipped++;
 }
 
 /* ---- delivery --------------------------------------------------------- */
@@ -764,8 +792,13 @@ nt_delivered(struct nfy *n)
 		tv.tv_usec = (n->backoff_ms % 1000) * 1000;
 		evtimer_add(n->ev_retry, &tv);
 		n->backoff_ms = FM_MIN(2 * n->backoff_ms, NOTIFY_BACKOFF_MAX_MS);
+		n->failed++;
 		return;
 	}
+	if (n->result == FM_NOTIFY_DROP)
+		n->dropped++;
+	else
+		n->sent++;
 	if (n->result == FM_NOTIFY_DROP)
 		log_warnx("notifier=%s alert=%s kind=%s status=drop detail=\"%s\" "
 		    "msg=\"dropped: it will not be sent\"", n->conf->name, n->id,
@@ -941,6 +974,7 @@ nfy_start(struct notify *c, struct nfy *n)
 	buf_init(&n->account);
 	buf_init(&n->ratekey);
 	buf_init(&n->tmp);
+	buf_init(&n->link);
 }
 
 struct notify *
@@ -999,6 +1033,7 @@ nfy_free(struct nfy *n)
 	buf_free(&n->account);
 	buf_free(&n->ratekey);
 	buf_free(&n->tmp);
+	buf_free(&n->link);
 	free(n->kcursor);
 	free(n->krate);
 }
@@ -1031,4 +1066,19 @@ notify_free(struct notify *c)
 	free(c->kalert);
 	free(c->channel);
 	free(c);
+}
+
+size_t
+notify_stats(const struct notify *c, struct notify_stat *out, size_t max)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < c->n && i < max; i++) {
+		out[i].name = c->v[i].conf->name;
+		out[i].sent = c->v[i].sent;
+		out[i].failed = c->v[i].failed;
+		out[i].dropped = c->v[i].dropped;
+		out[i].skipped = c->v[i].skipped;
+	}
+	return i;
 }

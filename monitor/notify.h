@@ -34,6 +34,7 @@
 #define FM_NOTIFY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fumidai.h"
 
@@ -55,6 +56,18 @@ struct notify *notify_new(struct event_base *base, const struct fumidai *cf,
  * callbacks (the cursors stay before them: they are sent again after a
  * restart); plugins freed and unloaded.  NULL is fine. */
 void notify_free(struct notify *n);
+/* Delivery counts of one notifier since it was loaded (/metrics). */
+struct notify_stat {
+	const char *name;	/* borrowed from the configuration */
+	uint64_t sent;		/* deliver() said OK */
+	uint64_t failed;	/* deliver() said RETRY (it is tried again) */
+	uint64_t dropped;	/* deliver() said DROP */
+	uint64_t skipped;	/* a filter passed it by */
+};
+/* notify_stats - up to max notifiers' counts into out; how many */
+size_t notify_stats(const struct notify *n, struct notify_stat *out,
+    size_t max);
+
 /* notify_check - load and init each notifier of cf without any service
  * (no Redis, no loop), then free it: -1 + err as notify_new */
 int notify_check(const struct fumidai *cf, char *err, size_t errlen);

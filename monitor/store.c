@@ -506,6 +506,27 @@ not_now(struct store *s, const redisReply *reply)
 	return 1;
 }
 
+/* count_kind - one more alert of kind k opened (for /metrics) */
+static void
+count_kind(struct store_stats *st, const redisReply *k)
+{
+	size_t i;
+
+	if (k->len == 0 || k->len >= sizeof(st->opened[0].kind))
+		return;
+	for (i = 0; i < st->nopened; i++)
+		if (strcmp(st->opened[i].kind, k->str) == 0)
+			break;
+	if (i == st->nopened) {
+		if (i == STORE_KINDS)
+			return;
+		memcpy(st->opened[i].kind, k->str, k->len + 1);
+		st->opened[i].n = 0;
+		st->nopened++;
+	}
+	st->opened[i].n++;
+}
+
 /* post_alerts - file the alerts a subject's script returned ({applied,
  * (id version kind json opened last)*}) in the global stream, flag
  * accounts and block addresses as configured (scripts.c); the record is not done
@@ -550,6 +571,9 @@ post_alerts(struct store *s, struct rec *rec, const redisReply *reply)
 	    argvlen) == REDIS_OK) {
 		rec->posts++;
 		s->st.alerts += n / 6;
+		for (i = 1; i + 5 <= n; i += 6)
+			if (reply->element[i + 4]->len > 0)	/* opened */
+				count_kind(&s->st, reply->element[i + 2]);
 	}
 	free(argv);
 	free(argvlen);

@@ -28,6 +28,8 @@ struct store;
 /* store_ack_fn - every batch up to and including (stream, seq) is durable */
 typedef void store_ack_fn(void *arg, const char *stream, uint64_t seq);
 
+#define STORE_KINDS	32	/* alert kinds counted apart */
+
 struct store_stats {
 	int connected;		/* Redis link up and scripts loaded */
 	uint64_t batches;	/* batches submitted */
@@ -39,6 +41,13 @@ struct store_stats {
 	uint64_t spool_bytes;	/* bytes in the spool file */
 	int64_t latency_us;	/* last round-trip time */
 	uint64_t alerts;	/* alerts posted (new and updated) */
+	/* alerts opened by this process, by kind (the first STORE_KINDS
+	 * kinds seen; kinds are detect.lua's names) */
+	struct {
+		char kind[32];
+		uint64_t n;
+	} opened[STORE_KINDS];
+	size_t nopened;
 };
 
 struct store *store_new(struct event_base *base, const struct fumidai *cf,

@@ -823,6 +823,8 @@ time_format(int64_t us, char *out, size_t outlen)
 	last_us = us;
 }
 
+#define TIME_ARG_MAX_S	100000000000LL
+
 int
 time_parse_arg(const char *s, int64_t *us)
 {
@@ -832,7 +834,10 @@ time_parse_arg(const char *s, int64_t *us)
 	int n = 0;
 
 	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9') {
-		v = strtoll(s + 1, &end, 10);
+		/* bounded (1e11 s, some 3000 years) before any multiplication:
+		 * no overflow from "-99999999999999w" */
+		if ((v = strtoll(s + 1, &end, 10)) > TIME_ARG_MAX_S)
+			return -1;
 		switch (*end) {
 		case 's': break;
 		case 'm': v *= 60; break;
@@ -841,13 +846,13 @@ time_parse_arg(const char *s, int64_t *us)
 		case 'w': v *= 7 * 86400; break;
 		default: return -1;
 		}
-		if (end[1] != '\0')
+		if (end[1] != '\0' || v > TIME_ARG_MAX_S)
 			return -1;
 		*us = now_us() - (int64_t)v * 1000000;
 		return 0;
 	}
 	v = strtoll(s, &end, 10);
-	if (*end == '\0' && end != s && v > 100000) {
+	if (*end == '\0' && end != s && v > 100000 && v <= TIME_ARG_MAX_S) {
 		*us = (int64_t)v * 1000000;
 		return 0;
 	}

@@ -93,6 +93,7 @@ static const char *const var_names[] = {
 	"country_name", "city", "place", "asn", "org", "service", "admin",
 	"failures", "ips", "accounts", "from_ip", "from_place", "from_time",
 	"distance_km", "speed_kmh", "details", "from_city", "from_country",
+	"link",
 };
 
 static void *owner_init(const struct fm_notify_host *, void *, char *,
@@ -636,6 +637,9 @@ owner_vars(struct owner *o, struct vars *vs, const struct fm_alert *a,
 	var_clean(vs, "id", a->id, strlen(a->id));
 	var_clean(vs, "ip", a->ip, strlen(a->ip));
 	var_clean(vs, "admin", o->admin, strlen(o->admin));
+	/* the signed dashboard link the core made (web.base_url), or "" */
+	var_clean(vs, "link", a->owner_link ? a->owner_link : "",
+	    a->owner_link ? strlen(a->owner_link) : 0);
 	var_clean(vs, "zone", zone != NULL ? zone : "", zone != NULL ?
 	    strlen(zone) : 0);
 	var_time(vs, "time", when, zone, fmt);

@@ -17,6 +17,15 @@
 # metrics.token, a request without the token or with a wrong one gets 401,
 # the right one 200, and the counters go on from where they were.
 #
+# Alerts, notifications and audits: with detect.brute_force.threshold = 1
+# each failing address opens one brute_force alert, counted by kind in
+# fumidai_alerts_opened_total; an smtp audit of a closed loopback port
+# (run at once: FUMIDAI_AUDIT_EVERY) could not run, so fumidai_audit_ok is
+# 0, fumidai_audit_status 2, and its last run time is now.  The reload
+# adds two pubsub notifiers (they start at the stream's end): the alert of
+# the appended failure is sent by the one and skipped by the other (its
+# kinds filter), each result counted exactly.
+#
 # Needs redis-server (skipped otherwise).  Every wait is bounded polling.
 use strict;
 use warnings;
@@ -57,6 +66,9 @@ sub free_port {
 	return $p;
 }
 my $port = free_port();
+my $closed = free_port();	# nothing listens there: the audit fails
+$ENV{FUMIDAI_AUDIT_EVERY} = 2;
+my $t0 = time;
 
 # libconfig string: backslash, double quote and newline escaped
 sub cstr { my $s = shift; $s =~ s/\\/\\\\/g; $s =~ s/"/\\"/g; $s =~ s/\n/\\n/g; "\"$s\"" }
@@ -64,6 +76,10 @@ sub cstr { my $s = shift; $s =~ s/\\/\\\\/g; $s =~ s/"/\\"/g; $s =~ s/\n/\\n/g; 
 sub config {
 	my ($token) = @_;
 	my $tok = defined $token ? "  token = \"$token\";\n" : '';
+	# the log's times are fixed: max_age must not filter them out
+	my $nfy = defined $token ? 'notify = ( { name = "all"; plugin = "pubsub";
+  max_age = 31536000; }, { name = "none"; plugin = "pubsub";
+  max_age = 31536000; kinds = [ "no_such_kind" ]; } );' : '';
 	write_file("$tmp/fumidai.conf", <<"EOF");
 state_dir = "$tmp/state";
 instance = "mx";
@@ -71,9 +87,13 @@ flush_interval = 20;
 poll_interval = 100;
 redis = { socket = "${\ $redis->sock }"; prefix = "fm:"; };
 inputs = ( { path = ${\ cstr($log) }; }, { path = ${\ cstr($odd) }; } );
+detect = { brute_force = { threshold = 1; }; };
+audits = ( { name = "loop"; type = "smtp"; target = "127.0.0.1:$closed";
+  every = 3600; timeout = 30; } );
 metrics = {
   listen = "127.0.0.1:$port";
 $tok};
+$nfy
 EOF
 }
 
@@ -228,6 +248,23 @@ is($st, 404, '/: 404');
 is($st, 405, 'POST: 405');
 
 # parser self-test: it refuses what the format forbids
+# alerts by kind, the audit's latest run
+($m, $hdr, $body) = scrape(sub {
+	exists $_[0]{fumidai_audit_status}{'audit=loop'} &&
+	($_[0]{fumidai_alerts_opened_total}{'kind=brute_force'} // 0) == 1 });
+is($m->{fumidai_alerts_opened_total}{'kind=brute_force'}, 1,
+    'alerts opened by kind: one brute_force (one failing address)');
+is_deeply($m->{fumidai_alerts_opened_total}, { 'kind=brute_force' => 1,
+    'kind=posture' => 0 }, 'no other kind; no posture alert (the audit '
+    . 'could not run: nothing to compare)');
+is($m->{fumidai_audit_ok}{'audit=loop'}, 0, 'audit of a closed port: not ok');
+is($m->{fumidai_audit_status}{'audit=loop'}, 2, '... status 2 (could not run)');
+my $lr = $m->{fumidai_audit_last_run_timestamp_seconds}{'audit=loop'} // 0;
+ok($lr >= int($t0) - 1 && $lr <= time() + 1, '... its last run is now');
+like($body, qr/^# TYPE fumidai_audit_ok gauge$/m, 'audit_ok is a gauge');
+ok(!exists $m->{fumidai_notifications_total},
+    'no notifier configured: no notification series');
+
 ok(!eval { parse_prom("x_total 1\n") }, 'parser: sample before TYPE refused');
 ok(!eval { parse_prom("# TYPE x counter\nx 1\n") }, 'parser: counter without _total refused');
 ok(!eval { parse_prom("# TYPE x gauge\nx{a=\"\\t\"} 1\n") }, 'parser: bad escape refused');
@@ -243,6 +280,14 @@ for (1 .. 600) {
 	sleep 0.05;
 }
 ok($got, 'after reload with metrics.token: 401 without it');
+# the new notifiers have set their cursors (at the stream's end)
+my $cursors = 0;
+for (1 .. 600) {
+	$cursors = $redis->cli('EXISTS', 'fm:{g}:notify:all', 'fm:{g}:notify:none');
+	last if $cursors =~ /^2/;
+	sleep 0.05;
+}
+like($cursors, qr/^2/, 'the notifiers started');
 ($st) = http('GET', '/metrics', Authorization => 'Bearer wrong-token');
 is($st, 401, 'wrong token: 401');
 ($st) = http('GET', '/metrics', Authorization => 'Bearer s3cr3t-To');
@@ -259,6 +304,22 @@ write_file($log, login('erin@example.jp', 5, 5) . failed(6, 'frank@example.jp', 
     ($_[0]{fumidai_events_total}{'kind=login_fail'} // 0) == 2 },
     Authorization => 'Bearer s3cr3t-Tok');
 ok($m, 'with the token: 200 and a valid page');
+($m) = scrape(sub {
+	($_[0]{fumidai_notifications_total}{'notifier=all' . "\0" . 'result=sent'} // 0) == 1 &&
+	($_[0]{fumidai_notifications_total}{'notifier=none' . "\0" . 'result=skipped'} // 0) == 1 },
+    Authorization => 'Bearer s3cr3t-Tok');
+my %nres;
+for my $k (keys %{$m->{fumidai_notifications_total} // {}}) {
+	my ($who, $res) = $k =~ /^notifier=(\w+)\0result=(\w+)$/ or next;
+	$nres{"$who/$res"} = $m->{fumidai_notifications_total}{$k};
+}
+is_deeply(\%nres, { 'all/sent' => 1, 'all/failed' => 0, 'all/dropped' => 0,
+    'all/skipped' => 0, 'none/sent' => 0, 'none/failed' => 0,
+    'none/dropped' => 0, 'none/skipped' => 1 },
+    'notifications by notifier and result: exact');
+is($m->{fumidai_alerts_opened_total}{'kind=brute_force'}, 1,
+    'the new failing address opened a brute_force alert (the store, made '
+    . 'anew by the reload, counts from 0)');
 is($m->{fumidai_input_lines_total}{in($log)}, 6, 'lines read go on after reload');
 is($m->{fumidai_events_total}{'kind=login_ok'}, 4, 'login_ok after reload');
 is($m->{fumidai_events_total}{'kind=login_fail'}, 2, 'login_fail after reload');

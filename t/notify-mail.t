@@ -91,6 +91,7 @@ my $conf = write_config("$tmp/fumidai.conf", state_dir => "$tmp/state",
 flush_interval = 20;
 poll_interval = 100;
 geoip = { city = "$tmp/geo/city-maxmind.mmdb"; asn = "$tmp/geo/asn.mmdb"; };
+web = { base_url = "http://127.0.0.1:9"; secret = "notify-mail.t key, long enough"; };
 detect = {
   brute_force = { threshold = 3; };
   geo = { learn_logins = 3; };
@@ -283,6 +284,10 @@ sub check_owner {
 	ok($text =~ /127\.0\.2\.\d+/, "$box: the address");
 	ok(index($text, "postmaster\@$D") >= 0, "$box: how to reach the admin");
 	ok(index($text, $account) >= 0, "$box: the account named");
+	# web.base_url set: the owner's signed dashboard link, for this account
+	my ($acct64) = $text =~ m{http://127\.0\.0\.1:9/o/([A-Za-z0-9_-]+)\.\d+\.[A-Za-z0-9_-]{43}\b};
+	is(defined $acct64 ? MIME::Base64::decode_base64url($acct64) : undef,
+	    $account, "$box: the owner's dashboard link, for this account");
 	ok(index($text, $pw{$account}) < 0, "$box: no secret in it");
 	my $far = decode('UTF-8', '離れた');
 	my $travel = grep { /two distant places|\Q$far\E/ } keys %by_subject;

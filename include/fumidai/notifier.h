@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 /* Bumped whenever a struct below changes layout or meaning. */
-#define FM_NOTIFIER_ABI 1
+#define FM_NOTIFIER_ABI 2
 
 /* One alert as filed (doc/detection.md). */
 struct fm_alert {
@@ -47,6 +47,10 @@ struct fm_alert {
 	const char *net;	/* CIDR text or "" */
 	int64_t time, first, last;	/* Unix seconds (event time) */
 	long count;
+	/* the account owner's signed dashboard link ("https://.../o/<token>":
+	 * URL-safe characters only), NULL when web.base_url is unset or the
+	 * alert has no account (ABI 2) */
+	const char *owner_link;
 };
 
 /* Results of a delivery and of the services. */
