@@ -23,6 +23,9 @@ int cmd_release(int argc, char **argv);		/* cmd_release.c */
 int cmd_blocklist(int argc, char **argv);	/* cmd_blocklist.c */
 int cmd_history(int argc, char **argv);		/* cmd_history.c */
 int cmd_incident(int argc, char **argv);	/* cmd_incident.c */
+int cmd_web(int argc, char **argv);		/* cmd_web.c */
+int cmd_web_link(int argc, char **argv);	/* cmd_web.c */
+int cmd_sessions(int argc, char **argv);	/* cmd_sessions.c */
 
 /* cmd_load_config - -c path (NULL: default); prints the error and returns
  * NULL on failure (callers exit 2). */

@@ -45,7 +45,9 @@ static const struct opt opts[] = {
 	{ "batch_lines", OPT_INT, 1, 1 << 20, NULL, 8192, F(batch_lines) },
 	{ "flush_interval", OPT_INT, 1, 60000, NULL, 200, F(flush_ms) },
 	{ "retention_days", OPT_INT, 1, 3650, NULL, 180, F(retention_days) },
-	{ "history_max", OPT_INT, 10, 1000000, NULL, 5000, F(history_max) },
+	/* at least the longest detector window on an address (30 days) */
+	{ "address_retention_days", OPT_INT, 31, 3650, NULL, 31, F(addr_retention_days) },
+	{ "history_max", OPT_INT, 10, 1000000, NULL, 200, F(history_max) },
 	{ "queue_max_mb", OPT_MB, 1, 65536, NULL, 64, F(queue_max_bytes) },
 	{ "spool_max_mb", OPT_MB, 1, 1 << 20, NULL, 1024, F(spool_max_bytes) },
 	{ "redis.host", OPT_STR, 0, 0, NULL, 0, F(redis.host) },
@@ -96,7 +98,11 @@ static const struct opt opts[] = {
 	{ "detect.send.factor", OPT_INT, 1, 10000, NULL, 10, F(detect.send_factor) },
 	{ "detect.send.baseline_days", OPT_INT, 1, 365, NULL, 14, F(detect.send_days) },
 	{ "detect.send.after_login", OPT_INT, 0, DAY * 30, NULL, DAY, F(detect.send_after_login) },
+	{ "detect.concurrent_sessions.enabled", OPT_INT, 0, 1, NULL, 1, F(detect.cs_enabled) },
+	{ "detect.concurrent_sessions.countries", OPT_INT, 2, 250, NULL, 2, F(detect.cs_countries) },
+	{ "detect.concurrent_sessions.asns", OPT_INT, 0, 1000, NULL, 2, F(detect.cs_asns) },
 	{ "correlate.pop_before_smtp", OPT_INT, 0, DAY, NULL, 0, F(pop_before_smtp) },
+	{ "sessions.max_age", OPT_INT, 60, DAY * 30, NULL, DAY, F(sessions_max_age) },
 	{ "policy.listen", OPT_STR, 0, 0, NULL, 0, F(policy.listen) },
 	{ "policy.action", OPT_STR, 0, 0, "DEFER", 0, F(policy.action) },
 	{ "policy.text", OPT_STR, 0, 0, "4.7.1 Sending from this account is "
@@ -111,6 +117,16 @@ static const struct opt opts[] = {
 	{ "blocklist.ttl", OPT_INT, 0, DAY * 365, NULL, DAY, F(blocklist.ttl) },
 	{ "metrics.listen", OPT_STR, 0, 0, NULL, 0, F(metrics.listen) },
 	{ "metrics.token", OPT_STR, 0, 0, NULL, 0, F(metrics.token) },
+	{ "web.enabled", OPT_INT, 0, 1, NULL, 0, F(web.enabled) },
+	{ "web.listen", OPT_STR, 0, 0, "127.0.0.1:8026", 0, F(web.listen) },
+	{ "web.admin_token", OPT_STR, 0, 0, NULL, 0, F(web.admin_token) },
+	{ "web.admin_password", OPT_STR, 0, 0, NULL, 0, F(web.admin_password) },
+	{ "web.secret", OPT_STR, 0, 0, NULL, 0, F(web.secret) },
+	{ "web.secret_file", OPT_STR, 0, 0, NULL, 0, F(web.secret_file) },
+	{ "web.link_ttl", OPT_INT, 60, DAY * 365, NULL, DAY * 7, F(web.link_ttl) },
+	{ "web.base_url", OPT_STR, 0, 0, NULL, 0, F(web.base_url) },
+	{ "web.anonymous_loopback", OPT_INT, 0, 1, NULL, 0, F(web.anonymous_loopback) },
+	{ "web.assets", OPT_STR, 0, 0, PKGDATADIR "/web", 0, F(web.assets) },
 };
 
 /* Settings with structure, checked by hand. */
@@ -121,6 +137,7 @@ static const char *const default_parsers[] = { "postfix", "dovecot" };
 static void conf_defaults(struct fumidai *);
 static int conf_opts(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_inputs(struct fumidai *, config_t *, const char *, char *, size_t);
+static int conf_web(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_audits(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_notify(struct fumidai *, config_t *, const char *, char *, size_t);
 static int conf_unknown(config_setting_t *, const char *, const char *,
@@ -194,6 +211,10 @@ conf_finish(struct fumidai *cf)
 		free(cf->plugin_dir);
 		cf->plugin_dir = xstrdup(env);
 	}
+	if ((env = getenv("FUMIDAI_WEB_DIR")) != NULL && *env != '\0') {
+		free(cf->web.assets);
+		cf->web.assets = xstrdup(env);
+	}
 	cf->redis.embedded = cf->redis.host == NULL && cf->redis.socket == NULL;
 }
 
@@ -252,6 +273,9 @@ conf_opts(struct fumidai *cf, config_t *c, const char *file, char *err,
 		}
 		if (config_setting_type(s) == CONFIG_TYPE_INT)
 			v = config_setting_get_int(s);
+		else if (config_setting_type(s) == CONFIG_TYPE_BOOL &&
+		    o->min == 0 && o->max == 1)
+			v = config_setting_get_bool(s);
 		else if (config_setting_type(s) == CONFIG_TYPE_INT64)
 			v = config_setting_get_int64(s);
 		else
@@ -291,6 +315,46 @@ conf_opts(struct fumidai *cf, config_t *c, const char *file, char *err,
 	if (cf->redis.host != NULL && cf->redis.socket != NULL)
 		return bad(err, errlen, file, config_lookup(c, "redis.socket"),
 		    "redis", "give either host (and port) or socket, not both");
+	return conf_web(cf, c, file, err, errlen);
+}
+
+/* conf_web - the web group's settings that depend on each other */
+static int
+conf_web(struct fumidai *cf, config_t *c, const char *file, char *err,
+    size_t errlen)
+{
+	const char *u = cf->web.base_url;
+
+	if (cf->web.listen == NULL || strchr(cf->web.listen, ':') == NULL)
+		return bad(err, errlen, file, config_lookup(c, "web.listen"),
+		    "web.listen", "expected \"HOST:PORT\" (numeric HOST)");
+	if (cf->web.admin_token != NULL &&
+	    strpbrk(cf->web.admin_token, " \t\r\n") != NULL)
+		return bad(err, errlen, file, config_lookup(c, "web.admin_token"),
+		    "web.admin_token", "no spaces or line breaks, please");
+	if (u != NULL && ((strncmp(u, "http://", 7) != 0 &&
+	    strncmp(u, "https://", 8) != 0) || strpbrk(u, " \t\r\n\"'<>") != NULL))
+		return bad(err, errlen, file, config_lookup(c, "web.base_url"),
+		    "web.base_url", "expected \"https://HOST[:PORT]\"");
+	if (cf->web.secret != NULL && cf->web.secret_file != NULL)
+		return bad(err, errlen, file, config_lookup(c, "web.secret_file"),
+		    "web.secret", "give either secret or secret_file, not both");
+	if (cf->web.secret != NULL && strlen(cf->web.secret) < 16)
+		return bad(err, errlen, file, config_lookup(c, "web.secret"),
+		    "web.secret", "at least 16 characters, please");
+	/* fumidai web speaks plain HTTP: an https base_url means a reverse
+	 * proxy here, whose connections come from loopback for anyone */
+	if (cf->web.anonymous_loopback && u != NULL &&
+	    strncmp(u, "https://", 8) == 0)
+		return bad(err, errlen, file, config_lookup(c,
+		    "web.anonymous_loopback"), "web.anonymous_loopback",
+		    "not with an https base_url: behind a reverse proxy on this "
+		    "machine everyone would come from loopback");
+	if (cf->web.enabled && cf->web.admin_token == NULL &&
+	    cf->web.admin_password == NULL && !cf->web.anonymous_loopback)
+		return bad(err, errlen, file, config_lookup(c, "web.enabled"),
+		    "web.enabled", "set web.admin_token or web.admin_password "
+		    "(or web.anonymous_loopback = true)");
 	return 0;
 }
 
@@ -632,6 +696,25 @@ conf_notify1(struct fumidai *cf, config_setting_t *g, const char *file,
 	return 0;
 }
 
+/* abs_path - path made absolute against the current directory, so that a
+ * daemon (which moves to /) can still reload it and hand it to the children
+ * it starts (audits, the dashboard); the file itself is not resolved */
+static char *
+abs_path(const char *path)
+{
+	char cwd[4096];
+	struct buf b;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	buf_init(&b);
+	buf_adds(&b, cwd);
+	buf_adds(&b, "/");
+	buf_adds(&b, path);
+	buf_add(&b, "", 1);
+	return b.data;
+}
+
 /* conf_notify - notify = ( { name = "..."; plugin = "webhook"; ... } ) */
 static int
 conf_notify(struct fumidai *cf, config_t *c, const char *file, char *err,
@@ -733,7 +816,7 @@ conf_load(const char *path, int path_given, char *err, size_t errlen)
 	}
 	cf = xcalloc(1, sizeof(*cf));
 	conf_defaults(cf);
-	cf->config_file = xstrdup(path);
+	cf->config_file = abs_path(path);
 	if (conf_unknown(config_root_setting(&c), "", path, err,
 	    errlen) == -1 ||
 	    conf_opts(cf, &c, path, err, errlen) == -1 ||
@@ -822,7 +905,10 @@ conf_dump(const struct fumidai *cf, FILE *fp)
 			const char *s = *(char *const *)p;
 
 			if ((strcmp(o->path, "redis.password") == 0 ||
-			    strcmp(o->path, "metrics.token") == 0) && s)
+			    strcmp(o->path, "metrics.token") == 0 ||
+			    strcmp(o->path, "web.admin_token") == 0 ||
+			    strcmp(o->path, "web.admin_password") == 0 ||
+			    strcmp(o->path, "web.secret") == 0) && s)
 				s = "(set)";
 			fprintf(fp, "%s%s = \"%s\";\n", s ? "" : "# ", o->path,
 			    s ? s : "");

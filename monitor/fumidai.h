@@ -85,6 +85,7 @@ struct fm_detect {
 	int countries, countries_window;
 	int send_window, send_messages, send_recipients, send_min;
 	int send_factor, send_days, send_after_login;
+	int cs_enabled, cs_countries, cs_asns;	/* concurrent_sessions */
 };
 
 struct fumidai {
@@ -103,11 +104,14 @@ struct fumidai {
 	int batch_lines;	/* lines per batch at most */
 	int flush_ms;		/* a partial batch is flushed after this */
 	int retention_days;	/* TTL of every key */
+	int addr_retention_days; /* TTL of address and network keys (at most
+				 * retention_days) */
 	int history_max;	/* login / message records kept per account list */
 	size_t queue_max_bytes;	/* Redis backlog kept in memory before spooling */
 	size_t spool_max_bytes;	/* spool file ceiling; past it fumidai stops reading */
 	struct fm_detect detect;
 	int pop_before_smtp;	/* POP-before-SMTP window (s), 0: off */
+	int sessions_max_age;	/* open sessions dropped past this (s, event time) */
 	struct fm_audit *audits;
 	size_t naudits;
 	struct fm_notify *notify;
@@ -128,6 +132,18 @@ struct fumidai {
 		char *listen;		/* "HOST:PORT" of /metrics, NULL: off */
 		char *token;		/* bearer token required, NULL: none */
 	} metrics;
+	struct {
+		int enabled;		/* `fumidai run` starts `fumidai web` */
+		char *listen;		/* "HOST:PORT" of the dashboard */
+		char *admin_token;	/* admins' bearer token, NULL: none */
+		char *admin_password;	/* admins' login form password, NULL */
+		char *secret;		/* HMAC key of links and cookies, NULL */
+		char *secret_file;	/* file holding it, NULL */
+		int link_ttl;		/* owner links last this long (s) */
+		char *base_url;		/* "https://host:port" of owner links */
+		int anonymous_loopback;	/* admin pages open to 127/8 and ::1 */
+		char *assets;		/* directory of the front-end files */
+	} web;
 };
 
 #endif
