@@ -487,37 +487,14 @@ sub stop_fumidai {
 }
 
 # checkpoint - (lines, offset) fumidai's checkpoint accounts for
-sub checkpoint {
-	my $c = read_file("$tmp/state/checkpoint") // return (-1, -1);
-	for (split /\n/, $c) {
-		my @f = split / /;
-		return ($f[7], $f[4]) if $f[0] eq 'input';
-	}
-	return (-1, -1);
-}
+sub checkpoint { FM::checkpoint("$tmp/state") }
 
 sub log_lines { (read_file($live) // '') =~ tr/\n// }
 
 # caught_up - wait until the checkpoint covers every line of the live log
 sub caught_up {
-	my ($what) = @_;
-	my $deadline = time + 60;
-	my ($n, $got) = (0, -1);
-	while (time < $deadline) {
-		$n = log_lines();
-		($got) = checkpoint();
-		return pass("fumidai run caught up with $what ($n lines)")
-		    if $n > 0 && $got == $n;
-		if (waitpid($fpid, WNOHANG) != 0) {
-			diag "fumidai run exited: status $?";
-			undef $fpid;
-			last;
-		}
-		sleep 0.1;
-	}
-	fail("fumidai run caught up with $what: checkpoint $got of $n lines");
-	diag read_file("$tmp/fumidai.err") // '';
-	die "fumidai run did not catch up\n";
+	FM::wait_caught_up($_[0], "$tmp/state", sub { log_lines() },
+	    \$fpid, "$tmp/fumidai.err");
 }
 
 # save_read_part - copy the part of the live log the final checkpoint

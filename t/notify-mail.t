@@ -370,35 +370,11 @@ sub stop_fumidai {
 	return $st;
 }
 
-sub checkpoint_lines {
-	my $c = read_file("$tmp/state/checkpoint") // return -1;
-	for (split /\n/, $c) {
-		my @f = split / /;
-		return $f[7] if $f[0] eq 'input';
-	}
-	return -1;
-}
 
 # caught_up - fumidai's checkpoint covers every line of the live log
 sub caught_up {
-	my ($what) = @_;
-	my $deadline = time + 60;
-	my ($n, $got) = (0, -1);
-	while (time < $deadline) {
-		$n = (read_file($live) // '') =~ tr/\n//;
-		$got = checkpoint_lines();
-		return pass("fumidai run caught up with $what ($n lines)")
-		    if $n > 0 && $got == $n;
-		if (waitpid($fpid, WNOHANG) != 0) {
-			diag "fumidai run exited: status $?";
-			undef $fpid;
-			last;
-		}
-		sleep 0.1;
-	}
-	fail("fumidai run caught up with $what: checkpoint $got of $n lines");
-	diag read_file("$tmp/fumidai.err") // '';
-	die "fumidai run did not catch up\n";
+	FM::wait_caught_up($_[0], "$tmp/state", sub { (read_file($live) // '') =~ tr/\n// },
+	    \$fpid, "$tmp/fumidai.err");
 }
 
 # wait_for_err - a line of fumidai's log matches (a minute at most)

@@ -8,8 +8,9 @@ use File::Temp qw(tempdir);
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep);
 use Exporter 'import';
+use Test::More ();
 our @EXPORT_OK = qw(fumidai run_cmd tmpdir write_file read_file start_redis
-    write_config have_prog spawn_fumidai stop_pid);
+    write_config have_prog spawn_fumidai stop_pid checkpoint wait_caught_up);
 
 sub builddir { $ENV{FM_BUILDDIR} // '.' }
 sub srcdir   { $ENV{FM_SRCDIR} // '.' }
@@ -91,6 +92,44 @@ sub stop_pid {
     }
     my $st = $?;
     return $st & 127 ? -1 : $st >> 8;
+}
+
+# checkpoint(state_dir) - (lines, offset) of the first input that the
+# checkpoint in state_dir accounts for; (-1, -1) before there is one
+sub checkpoint {
+    my ($state) = @_;
+    my $c = read_file("$state/checkpoint") // return (-1, -1);
+    for (split /\n/, $c) {
+        my @f = split / /;
+        return ($f[7], $f[4]) if $f[0] eq 'input';
+    }
+    return (-1, -1);
+}
+
+# wait_caught_up(what, state_dir, \&count, \$pid, errfile) - wait (a minute
+# at most) until the checkpoint covers count->() lines of the live log: a
+# passing test when it does; else a failing one, fumidai's stderr as a
+# diagnostic (and $pid undefined if fumidai run exited), and die
+sub wait_caught_up {
+    my ($what, $state, $count, $pidref, $errfile) = @_;
+    my $deadline = time + 60;
+    my ($n, $got) = (0, -1);
+    my $tb = Test::More->builder;
+    while (time < $deadline) {
+        $n = $count->();
+        ($got) = checkpoint($state);
+        return $tb->ok(1, "fumidai run caught up with $what ($n lines)")
+            if $n > 0 && $got == $n;
+        if (waitpid($$pidref, WNOHANG) != 0) {
+            $tb->diag("fumidai run exited: status $?");
+            undef $$pidref;
+            last;
+        }
+        sleep 0.1;
+    }
+    $tb->ok(0, "fumidai run caught up with $what: checkpoint $got of $n lines");
+    $tb->diag(read_file($errfile) // '');
+    die "fumidai run did not catch up\n";
 }
 
 # write_config(path, redis_sock, state_dir, inputs => [paths], extra => "...")
