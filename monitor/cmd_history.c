@@ -61,6 +61,8 @@ static const char *const csv_plain[] = { "time", "attempts", "count",
 static void	usage(void);
 static int	parse_args(struct history *h, int argc, char **argv,
 		    const char **path);
+static int	in_range(const struct history *h, const redisReply *e,
+		    struct buf *t, int64_t *us);
 static void	keep_records(const redisReply *r, const struct history *h,
 		    struct rec **v, size_t *n);
 static void	read_rollups(struct history *h, const char *day,
@@ -134,6 +136,22 @@ parse_args(struct history *h, int argc, char **argv, const char **path)
 	return 0;
 }
 
+/* in_range - whether the record e (a JSON object) belongs to the range, its
+ * time in *us (0: none); a record whose time cannot be read belongs only
+ * when no range was asked.  t is scratch. */
+static int
+in_range(const struct history *h, const redisReply *e, struct buf *t,
+    int64_t *us)
+{
+	if (e->type != REDIS_REPLY_STRING || e->len < 2 || e->str[0] != '{')
+		return 0;
+	*us = 0;
+	if (show_json_get(e->str, e->len, "time", t) == -1 ||
+	    show_iso_us(t->data, t->len, us) == -1)
+		return !h->ranged;
+	return *us >= h->since && *us < h->until;
+}
+
 /* keep_records - the records of a list reply in range, oldest first; a
  * record whose time cannot be read is kept only when no range was asked */
 static void
@@ -152,15 +170,7 @@ keep_records(const redisReply *r, const struct history *h, struct rec **v,
 	for (i = r->elements; i-- > 0;) {
 		const redisReply *e = r->element[i];
 
-		if (e->type != REDIS_REPLY_STRING || e->len < 2 ||
-		    e->str[0] != '{')
-			continue;
-		us = 0;
-		if (show_json_get(e->str, e->len, "time", &t) == -1 ||
-		    show_iso_us(t.data, t.len, &us) == -1) {
-			if (h->ranged)
-				continue;
-		} else if (us < h->since || us >= h->until)
+		if (!in_range(h, e, &t, &us))
 			continue;
 		(*v)[*n].r = e;
 		(*v)[(*n)++].t = us;
@@ -219,15 +229,7 @@ read_msgs(struct history *h, const redisReply *r)
 	for (i = 1; i < r->elements; i += 2) {
 		const redisReply *e = r->element[i];
 
-		if (e->type != REDIS_REPLY_STRING || e->len < 2 ||
-		    e->str[0] != '{')
-			continue;
-		us = 0;
-		if (show_json_get(e->str, e->len, "time", &t) == -1 ||
-		    show_iso_us(t.data, t.len, &us) == -1) {
-			if (h->ranged)
-				continue;
-		} else if (us < h->since || us >= h->until)
+		if (!in_range(h, e, &t, &us))
 			continue;
 		h->vm = xrealloc(h->vm, (h->nm + 1) * sizeof(*h->vm));
 		h->vm[h->nm].r = e;
