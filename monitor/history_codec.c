@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "history_codec.h"
+#include "logline.h"
 #include "util.h"
 
 #define SLOT_SEP	'\37'
@@ -68,20 +69,6 @@ split(const char *p, size_t n, char sep, struct val *s, size_t max)
 	return max;
 }
 
-/* days_civil - days from 1970-01-01 to y-m-d (proleptic Gregorian) */
-static int64_t
-days_civil(int64_t y, int64_t m, int64_t d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* day_start - Unix seconds of "YYYYMMDD" (0 when it is not one) */
 static int64_t
 day_start(const char *day)
@@ -96,7 +83,7 @@ day_start(const char *day)
 				return 0;
 			v[i] = v[i] * 10 + (day[o] - '0');
 		}
-	return days_civil(v[0], v[1], v[2]) * 86400;
+	return logline_days_from_civil((int)v[0], (int)v[1], (int)v[2]) * 86400;
 }
 
 /* num - the decimal integer of a slot (an optional '-', digits); -1 when

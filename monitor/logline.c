@@ -24,7 +24,6 @@ static const char *scan_rfc3164(struct logline_ctx *, const char *, const char *
 static const char *scan_iso(const char *, const char *, int64_t *);
 static const char *scan_tai64n(const char *, const char *, int64_t *);
 static int scan_tag(const char *, const char *, struct fm_line *);
-static int64_t days_from_civil(int y, int m, int d);
 
 static int tz_generation = 1;	/* bumped when the zone changes */
 
@@ -104,9 +103,8 @@ hc_store(struct logline_ctx *c, const char *p, const char *q,
 	hc.len = (size_t)(q - p);
 }
 
-/* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date */
-static int64_t
-days_from_civil(int y, int m, int d)
+int64_t
+logline_days_from_civil(int y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -294,7 +292,7 @@ scan_iso(const char *p, const char *end, int64_t *t)
 		return NULL;
 	p = scan_frac(p + 19, end, &usec);
 	if (p < end && *p == 'Z') {
-		*t = ((days_from_civil(y, mon, mday) * 86400) + hh * 3600 +
+		*t = ((logline_days_from_civil(y, mon, mday) * 86400) + hh * 3600 +
 		    mm * 60 + ss) * 1000000 + usec;
 		return p + 1;
 	}
@@ -309,7 +307,7 @@ scan_iso(const char *p, const char *end, int64_t *t)
 			return NULL;
 		off += two(p);
 		p += 2;
-		*t = ((days_from_civil(y, mon, mday) * 86400) + hh * 3600 +
+		*t = ((logline_days_from_civil(y, mon, mday) * 86400) + hh * 3600 +
 		    mm * 60 + ss - sign * off * 60) * 1000000 + usec;
 		return p;
 	}

@@ -28,6 +28,9 @@ struct logline_ctx {
 	int fixed_year;		/* year of the first line (parse --year), 0: infer */
 };
 
+/* logline_days_from_civil - days since 1970-01-01 of a proleptic Gregorian
+ * date */
+int64_t logline_days_from_civil(int y, int m, int d);
 /* logline_timezone - zone for times without offset; NULL or "" = system */
 int logline_timezone(const char *tz);
 void logline_ctx_init(struct logline_ctx *c, int64_t ref_us);
