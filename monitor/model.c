@@ -35,116 +35,9 @@
 #include "scripts.h"
 #include "sessions.h"
 
-#define NIL	UINT32_MAX
-#define CHUNK	1000	/* items per operation (Lua unpack has a limit) */
-#define MODEL_GEO_CHECK_US	(60 * 1000000LL)	/* GeoIP file check */
-
-/* A string in the builder's text buffer. */
-struct sref {
-	uint32_t off, len;
-};
-
-struct item {
-	struct sref s;		/* field, member, record, patch or raw argument */
-	int64_t val;		/* I K H Z: the sum; U: its md->roll index */
-	uint32_t next;
-};
-
-struct group {
-	char op;		/* I K H L S P Z U M (scripts.c), or 0: raw
-				 * arguments */
-	struct sref suffix;
-	struct sref field;	/* M: the record's field, "<host>|<qid>" */
-	char day[9];		/* M: the day of its first event */
-	uint32_t head, tail, n;
-	uint32_t next;		/* next group of the subject */
-};
-
-/* A login roll-up of the batch (an item of a U group points at it). */
-struct roll {
-	int64_t n, first, last;	/* attempts, times (us) */
-	const struct fm_event *ev;	/* the newest: mech, host, reason */
-	uint32_t geo;		/* its place in md->geo, NIL: none */
-};
-
-/* An event for the subject's detectors (the D operation, detect.c). */
-struct det {
-	const struct fm_event *ev;
-	int64_t t;		/* event time, seconds */
-	int64_t n;		/* attempts (failures), recipients (messages) */
-	uint32_t geo;		/* its place in md->geo, NIL: none */
-	uint32_t qn;		/* message: number of its Q operation */
-	uint32_t next;
-	char kind;		/* 'o' login ok, 'f' failure, 'm' message */
-};
-
-struct subj {
-	struct sref tag;	/* "<prefix>{a:...}" */
-	uint32_t dhead, dtail;	/* detector events, NIL: none */
-	uint32_t nq;		/* Q operations so far */
-	uint32_t head, tail;	/* groups in creation order */
-	uint32_t raw;		/* the raw group, NIL until used */
-	uint32_t cday;		/* the ":c:<day>" group of day cday_start */
-	uint32_t totals;	/* the ":totals" group, NIL until used */
-	int64_t cday_start;
-	const struct fm_event *last_ok, *last_fail;
-	char type;		/* 'a' account, 'i' address, 'n' network, 'g' */
-};
-
-/* Open addressing map from composite byte keys to indices. */
-struct slot {
-	uint64_t h;		/* 0: empty */
-	uint32_t koff, klen, val;
-};
-
-/* The time bucket of one event. */
-struct tb {
-	int64_t us;
-	int64_t day_start;
-	char day[9];		/* "YYYYMMDD" */
-	char hh[3];		/* "00".."23" */
-	char iso[32];		/* ISO 8601, filled on demand */
-};
-
-struct model {
-	const struct fumidai *cf;
-	struct buf text;	/* strings referred to by sref */
-	struct buf keys;	/* map keys */
-	struct buf kb;		/* scratch key */
-	struct buf scratch;
-	struct slot *slot;
-	size_t nslot, nused;
-	struct subj *subj;
-	size_t nsubj, subjcap;
-	struct group *grp;
-	size_t ngrp, grpcap;
-	struct item *item;
-	size_t nitem, itemcap;
-	uint32_t global;
-	/* the global event counters' items, per kind: day, hour, totals
-	 * (valid for group evg and hour evhh) */
-	uint32_t evday[FM_EV__COUNT], evhour[FM_EV__COUNT];
-	uint32_t evtot[FM_EV__COUNT];
-	uint32_t evg;
-	char evhh[2];
-	int64_t day_start;	/* cache of the last bucket's day */
-	char day[9];
-	char ttl[24], attl[24], hmax[24], qttl[24], cap[24], rucap[24], topcap[24];
-	struct roll *roll;	/* the batch's login roll-ups */
-	size_t nroll, rollcap;
-	struct det *det;	/* detector events of the batch */
-	size_t ndet, detcap;
-	struct geo_result *geo;	/* places of its successful logins */
-	size_t ngeo, geocap;
-	struct geo *g;		/* GeoIP databases, NULL: none */
-	struct buf dcfg;	/* the detector settings argument (det_cfg) */
-	struct sessions *ss;	/* E operations (sessions.c) */
-	uint32_t ssubj;		/* their subject */
-	int64_t geo_checked;	/* mono time of the last file check */
-};
+#include "model_int.h"
 
 static void model_geo_open(struct model *md);
-static void det_cfg(struct model *md, int geo);
 static uint32_t sref_text(struct model *md, const void *p, size_t n);
 static uint32_t *map_get(struct model *md, uint32_t val_if_new,
     int *found);
@@ -162,8 +55,6 @@ static void rawi(struct model *md, uint32_t s, int64_t v);
 static void bucket(struct model *md, int64_t us, struct tb *t);
 static void on_event(struct model *md, const struct fm_event *ev,
     int64_t fallback);
-static void emit_subject(struct model *md, uint32_t s,
-    const struct batch *b, struct model_cmds *out);
 
 /* ---- command lists ---- */
 
@@ -231,7 +122,7 @@ model_new(const struct fumidai *cf)
 	snprintf(md->topcap, sizeof(md->topcap), "%d", SCRIPTS_TOP_CAP);
 	model_geo_open(md);
 	md->ss = sessions_new(cf);
-	det_cfg(md, md->g != NULL);
+	model_det_cfg(md, md->g != NULL);
 	return md;
 }
 
@@ -640,9 +531,8 @@ raw(struct model *md, uint32_t s, const void *p, size_t n)
 	md->item[it].s = sref_of(md, p, n);
 }
 
-/* num - v in decimal into out (>= 24 bytes, not terminated); its length */
-static size_t
-num(char *out, int64_t v)
+size_t
+model_num(char *out, int64_t v)
 {
 	char tmp[24], *p = tmp + sizeof(tmp);
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -669,7 +559,7 @@ rawi(struct model *md, uint32_t s, int64_t v)
 {
 	char d[24];
 
-	raw(md, s, d, num(d, v));
+	raw(md, s, d, model_num(d, v));
 }
 
 static void
@@ -838,13 +728,6 @@ net_subject(struct model *md, const struct fm_event *ev)
 		id[1 + i] = (uint8_t)(ev->addr[i] & (0xff00 >> (plen % 8)));
 	id[17] = (uint8_t)plen;
 	return subject(md, 'n', id, sizeof(id));
-}
-
-static int
-unknown_user(const struct fm_event *ev)
-{
-	return ev->reason.len == 12 && memcmp(ev->reason.p, "unknown user",
-	    12) == 0;
 }
 
 /* login_detect - a login attempt for the detectors of every subject */
@@ -1250,7 +1133,7 @@ dedup_end(struct model *md, uint32_t after)
 	char d[24];
 
 	md->item[after - 1].s = sref_of(md, d,
-	    num(d, (int64_t)(md->nitem - after)));
+	    model_num(d, (int64_t)(md->nitem - after)));
 }
 
 /* message - a queued message of a known account: its record, and its
@@ -1357,411 +1240,6 @@ on_event(struct model *md, const struct fm_event *ev, int64_t fallback)
 	}
 }
 
-/* ---- operations -> commands ---- */
-
-/* A writer counts arguments (out NULL) or writes them as RESP bulks. */
-struct writer {
-	struct buf *out;
-	size_t argc;
-};
-
-static void
-resp_len(struct buf *b, char type, size_t n)
-{
-	char num[24], *p = num + sizeof(num);
-
-	*--p = '\n';
-	*--p = '\r';
-	do
-		*--p = (char)('0' + n % 10);
-	while ((n /= 10) != 0);
-	*--p = type;
-	buf_add(b, p, (size_t)(num + sizeof(num) - p));
-}
-
-static void
-arg(struct writer *w, const void *p, size_t n)
-{
-	w->argc++;
-	if (w->out == NULL)
-		return;
-	resp_len(w->out, '$', n);
-	buf_reserve(w->out, n + 2);
-	if (n)
-		memcpy(w->out->data + w->out->len, p, n);
-	memcpy(w->out->data + w->out->len + n, "\r\n", 2);
-	w->out->len += n + 2;
-	w->out->data[w->out->len] = '\0';
-}
-
-static void
-args(struct writer *w, const char *s)
-{
-	arg(w, s, strlen(s));
-}
-
-static void
-argn(struct writer *w, long long v)
-{
-	char d[24];
-
-	arg(w, d, num(d, v));
-}
-
-static void
-argref(struct writer *w, const struct model *md, struct sref r)
-{
-	arg(w, md->text.data + r.off, r.len);
-}
-
-/* day_secs - seconds of us from the start of its UTC day */
-static int64_t
-day_secs(int64_t us)
-{
-	int64_t s = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
-
-	return ((s % 86400) + 86400) % 86400;
-}
-
-/* roll_slot - one text slot of a stored roll-up (history.lua): "\37" and
- * the JSON-escaped text (empty: absent) */
-static void
-roll_slot(struct buf *b, const char *p, size_t n)
-{
-	buf_addc(b, '\37');
-	scripts_json_bin(b, p, n);
-}
-
-/* roll_rec - a roll-up of the batch as the U operation's record, in the
- * stored form (history.lua, doc/redis.md): count, first and last time (s
- * from the day's start), then what the newest login said and its place;
- * trailing empty slots left out */
-static void
-roll_rec(struct model *md, const struct roll *ru, int ok, struct buf *b)
-{
-	const struct geo_result *r = ru->geo != NIL ? &md->geo[ru->geo] : NULL;
-	const struct fm_event *ev = ru->ev;
-	size_t end;
-
-	buf_reset(b);
-	buf_addi(b, ru->n);
-	buf_addc(b, '\37');
-	buf_addi(b, day_secs(ru->first));
-	buf_addc(b, '\37');
-	buf_addi(b, day_secs(ru->last));
-	end = b->len;
-	roll_slot(b, ev->mech.p, ev->mech.len);
-	roll_slot(b, ev->host.p, ev->host.len);
-	if (!ok)
-		roll_slot(b, ev->reason.p, ev->reason.len);
-	else
-		buf_addc(b, '\37');
-	if (r != NULL) {
-		roll_slot(b, r->country, strlen(r->country));
-		roll_slot(b, r->city, strlen(r->city));
-		buf_addc(b, '\37');
-		if (r->asn != 0)
-			buf_addu(b, r->asn);
-		roll_slot(b, r->asn_org, strlen(r->asn_org));
-	}
-	/* trailing empty slots left out */
-	while (b->len > end && b->data[b->len - 1] == '\37')
-		b->len--;
-}
-
-/* emit_msg - the M operation of one message */
-static void
-emit_msg(struct model *md, const struct group *g, struct writer *w)
-{
-	const struct item *it;
-	uint32_t i;
-
-	args(w, "M");
-	argref(w, md, g->suffix);
-	args(w, md->qttl);
-	arg(w, g->day, 8);
-	argref(w, md, g->field);
-	argn(w, g->n);
-	for (i = g->head; i != NIL; i = it->next) {
-		it = &md->item[i];
-		argref(w, md, it->s);
-	}
-}
-
-static void
-emit_group(struct model *md, const struct group *g, struct writer *w)
-{
-	const struct item *it;
-	uint32_t i, k, c, m;
-	char op[2] = { g->op, '\0' };
-
-	if (g->op == 0) {
-		for (i = g->head; i != NIL; i = it->next) {
-			it = &md->item[i];
-			argref(w, md, it->s);
-		}
-		return;
-	}
-	if (g->op == 'M') {
-		emit_msg(md, g, w);
-		return;
-	}
-	/* in chunks, for Lua's unpack */
-	for (i = g->head, k = 0; i != NIL; k += c) {
-		c = g->n - k < CHUNK ? g->n - k : CHUNK;
-		args(w, op);
-		argref(w, md, g->suffix);
-		if (g->op == 'L')
-			args(w, md->hmax);
-		else if (g->op == 'S')
-			args(w, md->cap);
-		else if (g->op == 'U')
-			args(w, md->rucap);
-		else if (g->op == 'Z')
-			args(w, md->topcap);
-		argn(w, c);
-		for (m = 0; m < c && i != NIL; m++, i = it->next) {
-			it = &md->item[i];
-			argref(w, md, it->s);
-			if (g->op == 'I' || g->op == 'K' || g->op == 'H' ||
-			    g->op == 'Z')
-				argn(w, it->val);
-			else if (g->op == 'U') {
-				roll_rec(md, &md->roll[it->val],
-				    md->text.data[it->s.off] == 'o',
-				    &md->scratch);
-				arg(w, md->scratch.data, md->scratch.len);
-			}
-		}
-	}
-}
-
-/* emit_last - the "last seen" field groups of the applied hash */
-static void
-emit_last(const struct subj *sj, struct writer *w)
-{
-	const struct fm_event *ev, *l[2] = { sj->last_ok, sj->last_fail };
-	char t[32], ip[64];
-	int ok, i;
-
-	argn(w, (l[0] != NULL) + (l[1] != NULL));
-	for (i = 0; i < 2; i++) {
-		if ((ev = l[i]) == NULL)
-			continue;
-		ok = i == 0;
-		time_format(ev->time, t, sizeof(t));
-		addr_format(ev->af, ev->addr, ip, sizeof(ip));
-		if (sj->type != 'a') {
-			args(w, ok ? "ok_time" : "fail_time");
-			args(w, t);
-			argn(w, 1);
-			args(w, ok ? "ok_account" : "fail_account");
-			arg(w, ev->account.p, ev->account.len);
-			continue;
-		}
-		args(w, ok ? "login_time" : "fail_time");
-		args(w, t);
-		argn(w, 3);
-		args(w, ok ? "login_ip" : "fail_ip");
-		args(w, ip);
-		args(w, ok ? "login_service" : "fail_service");
-		arg(w, ev->service.p, ev->service.len);
-		args(w, ok ? "login_mech" : "fail_mech");
-		arg(w, ev->mech.p, ev->mech.len);
-	}
-}
-
-/* argesc - v JSON-escaped (any bytes in, valid JSON string text out) */
-static void
-argesc(struct writer *w, struct model *md, struct fm_str v)
-{
-	buf_reset(&md->scratch);
-	scripts_json_bin(&md->scratch, v.p, v.len);
-	arg(w, md->scratch.data, md->scratch.len);
-}
-
-static void
-argf(struct writer *w, double v)
-{
-	char d[32];
-	int n = snprintf(d, sizeof(d), "%.4f", v);
-
-	arg(w, d, (size_t)n);
-}
-
-/* det_cfg - the detector settings as one argument, numbers separated by
- * commas in the order detect.lua reads them (one argument: the script
- * parses a short string faster than Redis hands it 36) */
-static void
-det_cfg(struct model *md, int geo)
-{
-	const struct fumidai *cf = md->cf;
-	const struct fm_detect *d = &cf->detect;
-	const int v[] = {
-		d->cooldown,
-		d->bf_window, d->bf_threshold, d->bf_long_window,
-		d->bf_long_threshold, d->bf_stale_interval,
-		d->di_window, d->di_ips, d->di_long_window, d->di_long_ips,
-		d->su_window, d->su_failures,
-		d->sp_window, d->sp_accounts, d->sp_long_window,
-		d->sp_long_accounts, d->sp_net_accounts,
-		d->uu_window, d->uu_users,
-		d->sg_window, d->sg_factor, d->sg_min,
-		d->learn_days, d->learn_logins, d->travel_speed,
-		d->travel_min_km, d->countries, d->countries_window,
-		d->send_window, d->send_messages, d->send_recipients,
-		d->send_min, d->send_factor, d->send_days,
-		d->send_after_login, geo,
-	};
-	size_t i;
-
-	buf_reset(&md->dcfg);
-	for (i = 0; i < nitems(v); i++) {
-		if (i > 0)
-			buf_addc(&md->dcfg, ',');
-		buf_addi(&md->dcfg, v[i]);
-	}
-}
-
-/* det_place - the place fields of an account's event (empty: unknown) */
-static void
-det_place(struct writer *w, struct model *md, const struct det *d)
-{
-	const struct geo_result *r = d->geo != NIL ? &md->geo[d->geo] : NULL;
-	struct fm_str e = { "", 0 };
-	int i;
-
-	if (r == NULL) {
-		for (i = 0; i < 8; i++)
-			arg(w, "", 0);
-		return;
-	}
-	args(w, r->country);
-	argesc(w, md, (struct fm_str){ r->country_name, strlen(r->country_name) });
-	argesc(w, md, (struct fm_str){ r->city, strlen(r->city) });
-	if (r->has_coords) {
-		argf(w, r->latitude);
-		argf(w, r->longitude);
-	} else {
-		argesc(w, md, e);
-		argesc(w, md, e);
-	}
-	argn(w, r->accuracy_km);
-	argn(w, r->asn);
-	argesc(w, md, (struct fm_str){ r->asn_org, strlen(r->asn_org) });
-}
-
-/* emit_det - the D operation: the subject's events for its detectors */
-static void
-emit_det(struct model *md, const struct subj *sj, struct writer *w)
-{
-	const char *tag = md->text.data + sj->tag.off;
-	size_t np = strlen(md->cf->redis.prefix ? md->cf->redis.prefix : "");
-	const struct det *d;
-	const struct fm_event *ev;
-	char ip[64], name[64];
-	uint32_t i, n = 0;
-	size_t off, len;
-
-	for (i = sj->dhead; i != NIL; i = md->det[i].next)
-		n++;
-	args(w, "D");
-	arg(w, &sj->type, 1);
-	arg(w, tag + np + 1, sj->tag.len - np - 2);	/* inside the braces */
-	arg(w, md->dcfg.data, md->dcfg.len);
-	ev = md->det[sj->dhead].ev;
-	if (sj->type == 'a')
-		argesc(w, md, ev->account);
-	else if (sj->type == 'i' || sj->type == 'n') {
-		off = np + (sj->type == 'i' ? 4 : 3);	/* after "{ip:" "{n:" */
-		len = FM_MIN(sj->tag.len - off - 1, sizeof(name));
-		memcpy(name, tag + off, len);
-		arg(w, name, len);
-	} else
-		arg(w, "", 0);
-	argn(w, n);
-	for (i = sj->dhead; i != NIL; i = d->next) {
-		d = &md->det[i];
-		ev = d->ev;
-		arg(w, &d->kind, 1);
-		argn(w, d->t);
-		if (sj->type == 'g') {
-			argn(w, d->n);
-			continue;
-		}
-		addr_format(ev->af, ev->addr, ip, sizeof(ip));
-		argn(w, d->n);
-		argn(w, d->kind == 'f' && unknown_user(ev));
-		argesc(w, md, ev->service);
-		args(w, ip);
-		if (sj->type == 'a') {
-			argn(w, d->qn);
-			det_place(w, md, d);
-		} else
-			argesc(w, md, ev->account);
-	}
-}
-
-/* emit_ops - the arguments of the subject's EVALSHA (see scripts.c) */
-static void
-emit_ops(struct model *md, const struct subj *sj, const struct batch *b,
-    struct writer *w)
-{
-	uint32_t g;
-
-	args(w, "EVALSHA");
-	args(w, scripts_apply_sha());
-	args(w, "1");
-	buf_reset(&md->scratch);
-	buf_add(&md->scratch, md->text.data + sj->tag.off, sj->tag.len);
-	buf_add(&md->scratch, ":applied", 8);
-	arg(w, md->scratch.data, md->scratch.len);
-	buf_reset(&md->scratch);
-	buf_add(&md->scratch, "s:", 2);
-	buf_adds(&md->scratch, b->stream ? b->stream : "");
-	arg(w, md->scratch.data, md->scratch.len);
-	buf_reset(&md->scratch);
-	buf_addu(&md->scratch, b->seq);
-	arg(w, md->scratch.data, md->scratch.len);
-	args(w, sj->type == 'i' || sj->type == 'n' ? md->attl : md->ttl);
-	args(w, sj->dhead != NIL ? "1" : "0");
-	if (sj->type == 'a') {
-		argn(w, 1);
-		args(w, ":logins");
-	} else if (sj->type == 'g') {
-		argn(w, 1);
-		args(w, ":totals");
-	} else
-		argn(w, 0);
-	emit_last(sj, w);
-	for (g = sj->head; g != NIL; g = md->grp[g].next)
-		emit_group(md, &md->grp[g], w);
-	if (sj->dhead != NIL)
-		emit_det(md, sj, w);
-}
-
-static void
-emit_subject(struct model *md, uint32_t s, const struct batch *b,
-    struct model_cmds *out)
-{
-	const struct subj *sj = &md->subj[s];
-	struct writer w = { NULL, 0 };
-	size_t start = out->data.len;
-
-	if (sj->head == NIL && sj->last_ok == NULL && sj->last_fail == NULL &&
-	    sj->dhead == NIL)
-		return;
-	emit_ops(md, sj, b, &w);
-	resp_len(&out->data, '*', w.argc);
-	w.out = &out->data;
-	emit_ops(md, sj, b, &w);
-	if (out->n == out->cap) {
-		out->cap = out->cap ? 2 * out->cap : 16;
-		out->len = xrealloc(out->len, out->cap * sizeof(*out->len));
-	}
-	out->len[out->n++] = (uint32_t)(out->data.len - start);
-}
-
 size_t
 model_format(struct model *md, const struct batch *b,
     struct model_cmds *out)
@@ -1778,6 +1256,6 @@ model_format(struct model *md, const struct batch *b,
 	for (i = 0; i < b->nev; i++)
 		on_event(md, &b->ev[i], fallback);
 	for (i = 0; i < md->nsubj; i++)
-		emit_subject(md, (uint32_t)i, b, out);
+		model_emit_subject(md, (uint32_t)i, b, out);
 	return out->n - n0;
 }
