@@ -366,48 +366,72 @@ entry_id(struct buf *k, const redisReply *e)
 		}
 }
 
-/* open_alerts - alerts of the stream's last entries still in cooldown */
-static long long
-open_alerts(struct web *w, int64_t now)
+/* newest_alerts - the latest records (HGET json) of the stream's newest
+ * count alerts, newest first, into *v (n of them; a NULL or non-string
+ * element: the record expired); 0, or -1 with nothing to free */
+static int
+newest_alerts(struct web *w, int count, redisReply ***v, size_t *n)
 {
-	redisReply *r = NULL, **v;
-	struct buf k, u;
-	size_t i, n;
-	long long open = 0;
-	int64_t until;
+	redisReply *r;
+	struct buf k;
+	size_t i;
+	int rc = -1;
 
+	*v = NULL;
+	*n = 0;
 	if (w->rc == NULL)
-		return 0;
+		return -1;
 	buf_init(&k);
-	buf_init(&u);
 	gkey(&k, w->cf, "alerts");
 	r = redisCommand(w->rc, "XREVRANGE %b + - COUNT %d", k.data, k.len,
-	    API_ALERTS_SCAN);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-		if (r == NULL)
-			web_redis_lost(w);
+	    count);
+	if (r == NULL)
+		web_redis_lost(w);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
 		goto done;
-	}
-	n = r->elements;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < r->elements; i++) {
 		gkey(&k, w->cf, "alert:");
 		entry_id(&k, r->element[i]);
 		redisAppendCommand(w->rc, "HGET %b json", k.data, k.len);
 	}
-	v = xcalloc(n ? n : 1, sizeof(*v));
-	if (api_replies(w, v, n) == 0)
-		for (i = 0; i < n; i++)
-			if (v[i] != NULL && v[i]->type == REDIS_REPLY_STRING &&
-			    show_json_get(v[i]->str, v[i]->len, "until", &u) == 0 &&
-			    show_iso_us(u.data, u.len, &until) == 0 &&
-			    until / 1000000 >= now)
-				open++;
-	api_free_replies(v, n);
-	free(v);
+	*n = r->elements;
+	*v = xcalloc(*n ? *n : 1, sizeof(**v));
+	if (api_replies(w, *v, *n) == -1) {
+		api_free_replies(*v, *n);
+		free(*v);
+		*v = NULL;
+		*n = 0;
+		goto done;
+	}
+	rc = 0;
 done:
 	if (r != NULL)
 		freeReplyObject(r);
 	buf_free(&k);
+	return rc;
+}
+
+/* open_alerts - alerts of the stream's last entries still in cooldown */
+static long long
+open_alerts(struct web *w, int64_t now)
+{
+	redisReply **v;
+	struct buf u;
+	size_t i, n;
+	long long open = 0;
+	int64_t until;
+
+	if (newest_alerts(w, API_ALERTS_SCAN, &v, &n) == -1)
+		return 0;
+	buf_init(&u);
+	for (i = 0; i < n; i++)
+		if (v[i] != NULL && v[i]->type == REDIS_REPLY_STRING &&
+		    show_json_get(v[i]->str, v[i]->len, "until", &u) == 0 &&
+		    show_iso_us(u.data, u.len, &until) == 0 &&
+		    until / 1000000 >= now)
+			open++;
+	api_free_replies(v, n);
+	free(v);
 	buf_free(&u);
 	return open;
 }
@@ -519,30 +543,18 @@ void
 api_alerts_list(struct web *w, struct buf *b, int limit, const char *kind,
     const struct buf *acct)
 {
-	redisReply *r, **v = NULL;
-	struct buf k, a;
-	size_t i, n = 0;
+	redisReply **v;
+	struct buf a;
+	size_t i, n;
 	int out = 0;
 
-	buf_init(&k);
-	buf_init(&a);
 	buf_adds(b, "[");
-	gkey(&k, w->cf, "alerts");
-	r = w->rc == NULL ? NULL : redisCommand(w->rc, "XREVRANGE %b + - COUNT %d", k.data, k.len,
-	    kind || acct ? API_ALERTS_SCAN * 10 : limit);
-	if (r == NULL)
-		web_redis_lost(w);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
-		goto done;
-	n = r->elements;
-	for (i = 0; i < n; i++) {
-		gkey(&k, w->cf, "alert:");
-		entry_id(&k, r->element[i]);
-		redisAppendCommand(w->rc, "HGET %b json", k.data, k.len);
+	if (newest_alerts(w, kind || acct ? API_ALERTS_SCAN * 10 : limit, &v,
+	    &n) == -1) {
+		buf_adds(b, "]");
+		return;
 	}
-	v = xcalloc(n ? n : 1, sizeof(*v));
-	if (api_replies(w, v, n) == -1)
-		goto done;
+	buf_init(&a);
 	for (i = 0; i < n && out < limit; i++) {
 		const redisReply *e = v[i];
 
@@ -559,15 +571,9 @@ api_alerts_list(struct web *w, struct buf *b, int limit, const char *kind,
 		buf_adds(b, out++ ? "," : "");
 		api_alert(b, e->str, e->len);
 	}
-done:
 	buf_adds(b, "]");
-	if (v != NULL) {
-		api_free_replies(v, n);
-		free(v);
-	}
-	if (r != NULL)
-		freeReplyObject(r);
-	buf_free(&k);
+	api_free_replies(v, n);
+	free(v);
 	buf_free(&a);
 }
 
