@@ -26,6 +26,7 @@ int cmd_incident(int argc, char **argv);	/* cmd_incident.c */
 int cmd_web(int argc, char **argv);		/* cmd_web.c */
 int cmd_web_link(int argc, char **argv);	/* cmd_web.c */
 int cmd_sessions(int argc, char **argv);	/* cmd_sessions.c */
+int cmd_compact(int argc, char **argv);		/* compact.c */
 
 /* cmd_load_config - -c path (NULL: default); prints the error and returns
  * NULL on failure (callers exit 2). */

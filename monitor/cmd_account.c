@@ -23,6 +23,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cmd.h"
+#include "compact.h"
 #include "history_codec.h"
 #include "redisd.h"
 #include "conf.h"
@@ -379,7 +380,6 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	int64_t now = now_us();
 	static const char *const day_keys[] = { "c", "lr", "m" };
 	size_t i, j;
-	char suffix[24];
 	int rc = 0;
 	int got;
 
@@ -399,14 +399,9 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 	redisAppendCommand(c, "HGETALL %b", k.data, k.len);
 	for (i = 0; i < a->ndays; i++) {
 		scripts_day(now - (int64_t)i * 86400 * 1000000, a->days[i].name);
-		for (j = 0; j < (i < ROLLUP_DAYS ? 3u : 1u); j++) {
-			snprintf(suffix, sizeof(suffix), ":%s:%s", day_keys[j],
-			    a->days[i].name);
-			buf_reset(&k);
-			store_key_account(&k, cf, a->name.data, a->name.len,
-			    suffix);
-			redisAppendCommand(c, "HGETALL %b", k.data, k.len);
-		}
+		for (j = 0; j < (i < ROLLUP_DAYS ? 3u : 1u); j++)
+			compact_day_cmd(c, cf, a->name.data, a->name.len,
+			    day_keys[j], a->days[i].name);
 	}
 	buf_free(&k);
 	for (i = 0; i < FIXED + a->ndays; i++) {

@@ -32,6 +32,7 @@
 
 #include "cmd.h"
 #include "cmd_history.h"
+#include "compact.h"
 #include "conf.h"
 #include "history_codec.h"
 #include "redisd.h"
@@ -276,19 +277,6 @@ cmp_rollup(const void *x, const void *y)
 	return buf_cmp(&a->service, &b->service);
 }
 
-/* day_cmd - ask for one day hash of the account: ":<what>:<day>" */
-static void
-day_cmd(redisContext *c, struct history *h, struct buf *k, const char *what,
-    const char *day)
-{
-	char suffix[24];
-
-	snprintf(suffix, sizeof(suffix), ":%s:%s", what, day);
-	buf_reset(k);
-	store_key_account(k, h->cf, h->name.data, h->name.len, suffix);
-	redisAppendCommand(c, "HGETALL %b", k->data, k->len);
-}
-
 int
 history_fetch(redisContext *c, struct history *h)
 {
@@ -307,9 +295,11 @@ history_fetch(redisContext *c, struct history *h)
 	for (t -= t % DAY_US; t >= d0 && nd < MAX_DAYS; t -= DAY_US) {
 		scripts_day(t, days[nd]);
 		if (h->logins)
-			day_cmd(c, h, &k, "lr", days[nd]);
+			compact_day_cmd(c, h->cf, h->name.data,
+			    h->name.len, "lr", days[nd]);
 		if (h->sent)
-			day_cmd(c, h, &k, "m", days[nd]);
+			compact_day_cmd(c, h->cf, h->name.data,
+			    h->name.len, "m", days[nd]);
 		nd++;
 	}
 	buf_free(&k);

@@ -300,12 +300,7 @@ scan(struct sessions_cmd *sc, struct acct **out, int *more)
 
 	*more = 0;
 	buf_init(&pat);
-	for (; *pfx; pfx++) {
-		if (strchr("*?[]\\", *pfx) != NULL)
-			buf_addc(&pat, '\\');
-		buf_addc(&pat, *pfx);
-	}
-	buf_adds(&pat, "{a:*}:sess");
+	store_key_pattern(&pat, sc->cf, "{a:*}:sess");
 	do {
 		redisAppendCommand(sc->c, "SCAN %s MATCH %b COUNT %d", cursor,
 		    pat.data, pat.len, SCAN_COUNT);

@@ -48,6 +48,8 @@ static const struct opt opts[] = {
 	/* at least the longest detector window on an address (30 days) */
 	{ "address_retention_days", OPT_INT, 31, 3650, NULL, 31, F(addr_retention_days) },
 	{ "history_max", OPT_INT, 10, 1000000, NULL, 200, F(history_max) },
+	/* 0: never; else past Postfix's queue lifetime (5 days by default) */
+	{ "archive_after_days", OPT_INT, 0, 3650, NULL, 7, F(archive_after_days) },
 	{ "queue_max_mb", OPT_MB, 1, 65536, NULL, 64, F(queue_max_bytes) },
 	{ "spool_max_mb", OPT_MB, 1, 1 << 20, NULL, 1024, F(spool_max_bytes) },
 	{ "redis.host", OPT_STR, 0, 0, NULL, 0, F(redis.host) },

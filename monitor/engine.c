@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "conf.h"
 #include "correlate.h"
 #include "audit_sched.h"
+#include "compact.h"
 #include "engine.h"
 #include "event.h"
 #include "log.h"
@@ -62,6 +64,8 @@ struct engine {
 	struct metrics *metrics;	/* run: /metrics server, or NULL */
 	struct audit_sched *audits;	/* run: scheduled audits, or NULL */
 	struct webchild *web;		/* run: the dashboard child, or NULL */
+	struct compactor *compact;	/* the archive pass's child, or NULL */
+	int64_t newest;			/* the newest event time read (us) */
 	struct notify *notify;		/* run: notifiers, or NULL */
 	struct tail **tails;		/* one per input (run) or current file */
 	struct input_ctx *ictx;
@@ -105,6 +109,8 @@ engine_event_cb(void *arg, const struct fm_event *ev)
 {
 	struct engine *e = arg;
 
+	if (ev->time > e->newest)
+		e->newest = ev->time;
 	batch_add(&e->cur, ev);
 }
 
@@ -335,6 +341,7 @@ engine_ack_cb(void *arg, const char *stream, uint64_t seq)
 
 	(void)stream;
 	e->durable = seq;
+	compactor_tick(e->compact, e->newest);
 	engine_maybe_checkpoint(e, 0);
 	/* run: a pause forced to take a checkpoint lasts until it is taken */
 	if (!e->draining && e->paused && store_pending(e->store) < INFLIGHT_LOW &&
@@ -530,6 +537,7 @@ engine_setup(struct engine *e, char *err, size_t errlen)
 	e->ictx = xcalloc(e->nin ? e->nin : 1, sizeof(*e->ictx));
 	e->pos = xcalloc(e->nin ? e->nin : 1, sizeof(*e->pos));
 	batch_init(&e->cur);
+	e->compact = compactor_new(e->base, e->cf);
 	if (e->mode == MODE_REPLAY)
 		return 0;
 	if (e->cf->policy.listen != NULL &&
@@ -575,6 +583,8 @@ engine_teardown(struct engine *e)
 {
 	size_t i;
 
+	compactor_free(e->compact, e->mode == MODE_RUN);
+	e->compact = NULL;
 	notify_free(e->notify);
 	e->notify = NULL;
 	audit_sched_free(e->audits);
@@ -794,6 +804,35 @@ replay_summary(struct engine *e)
 	fputc('\n', stderr);
 }
 
+/* replay_compact - the last archive pass, once the running one ended, so
+ * that a replay leaves what the daemon would have */
+static void
+replay_compact(struct engine *e)
+{
+	struct compact_stats st;
+	struct redisContext *c;
+	char through[9], err[512];
+
+	if (e->compact == NULL || e->exit_code != 0)
+		return;
+	compactor_free(e->compact, 0);
+	e->compact = NULL;
+	compact_through(e->cf, e->newest, through);
+	if (through[0] == '\0')
+		return;
+	if ((c = store_connect_sync(e->cf, err, sizeof(err))) == NULL ||
+	    compact_pass(c, e->cf, through, &st, err, sizeof(err)) == -1)
+		log_warnx("replay: archive pass: %s", err);
+	else if (st.days > 0 || st.bad > 0)
+		log_info("replay: archived through=%s days=%llu raw_bytes=%llu "
+		    "stored_bytes=%llu left=%llu bad=%llu", through,
+		    (unsigned long long)st.days, (unsigned long long)st.raw,
+		    (unsigned long long)st.stored,
+		    (unsigned long long)st.changed, (unsigned long long)st.bad);
+	if (c != NULL)
+		redisFree(c);
+}
+
 int
 engine_replay(struct fumidai *cf, char **files, int nfiles, int flags)
 {
@@ -826,6 +865,7 @@ engine_replay(struct fumidai *cf, char **files, int nfiles, int flags)
 	replay_next(&e);
 	event_base_dispatch(e.base);
 	replay_summary(&e);
+	replay_compact(&e);
 	e.nin = (size_t)nfiles;
 	engine_free(&e);
 	return e.exit_code;

@@ -106,6 +106,8 @@ struct fumidai {
 	int retention_days;	/* TTL of every key */
 	int addr_retention_days; /* TTL of address and network keys (at most
 				 * retention_days) */
+	int archive_after_days;	/* account days older than this are archived
+				 * (compact.c); 0: never */
 	int history_max;	/* login / message records kept per account list */
 	size_t queue_max_bytes;	/* Redis backlog kept in memory before spooling */
 	size_t spool_max_bytes;	/* spool file ceiling; past it fumidai stops reading */

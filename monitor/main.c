@@ -26,6 +26,7 @@ static const struct {
 	{ "replay", cmd_replay, "feed archived logs (plain, .gz, -) through the pipeline" },
 	{ "parse", cmd_parse, "print the events found in logs as NDJSON" },
 	{ "account", cmd_account, "show an account's recent history and counters" },
+	{ "compact", cmd_compact, "archive old history days now (the daemon does it daily)" },
 	{ "stats", cmd_stats, "show global counters and input positions" },
 	{ "alerts", cmd_alerts, "list the alerts the detectors raised" },
 	{ "release", cmd_release, "lift the flag that makes the policy server refuse an account" },

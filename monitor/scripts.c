@@ -94,7 +94,7 @@
 
 #include "scripts.h"
 static const char apply_lua[] =
-"-- fumidai apply v6: one batch's effects on one subject, at most once.\n"
+"-- fumidai apply v7: one batch's effects on one subject, at most once.\n"
 "local A, call = ARGV, redis.call\n"
 "local applied = KEYS[1]\n"
 "local base = string.sub(applied, 1, -9)\n"
@@ -245,9 +245,10 @@ static const char apply_lua[] =
 "    for m = 1, c do fl[m] = A[i + 2 + 2 * m] end\n"
 "    local cur = call('HMGET', key, unpack(fl))\n"
 "    local len = call('HLEN', key)\n"
-"    local new = len == 0\n"
+"    local new, day = len == 0, string.sub(A[i + 1], -8)\n"
 "    for m = 1, c do\n"
 "      local f, o = fl[m], cur[m]\n"
+"      if not o then o = FMA.value(base, day, 'l', f) end\n"
 "      if not o and not got[f] and len >= cap then\n"
 "        f = string.gsub(f, '^([^|]*)|[^|]*|', '%1|*|', 1)\n"
 "        if not got[f] then o = call('HGET', key, f) end\n"
@@ -282,11 +283,12 @@ static const char apply_lua[] =
 "      if not v then call('SET', key, day, 'EX', A[i + 2]) end\n"
 "    end\n"
 "    local mk = base .. ':m:' .. day\n"
-"    local old = call('HGET', mk, f)\n"
+"    local live = call('HGET', mk, f)\n"
+"    local old = live or FMA.value(base, day, 'm', f)\n"
 "    local rec = old and FMH.msg_dec(old, day, base, f) or {}\n"
 "    for m = i + 6, i + 5 + c do merge_msg(rec, cjson.decode(A[m])) end\n"
 "    call('HSET', mk, f, FMH.msg_enc(rec, day, base, f))\n"
-"    if not old and call('TTL', mk) < 0 then call('EXPIRE', mk, ttl) end\n"
+"    if not live and call('TTL', mk) < 0 then call('EXPIRE', mk, ttl) end\n"
 "    i = i + 6 + c\n"
 "  elseif op == 'E' then\n"
 "    i = fm_session(A, i, base)\n"
@@ -539,6 +541,16 @@ scripts_post_sha(void)
 	if (post_sha[0] == '\0')
 		scripts_sha1_hex(post_lua, sizeof(post_lua) - 1, post_sha);
 	return post_sha;
+}
+
+const char *
+scripts_archive_sha(void)
+{
+	static char sha[41];
+
+	if (sha[0] == '\0')
+		scripts_sha1_hex(archive_lua, strlen(archive_lua), sha);
+	return sha;
 }
 
 const char *

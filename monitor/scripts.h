@@ -25,6 +25,10 @@ const char *scripts_apply_sha(void);
  * the global stream (detect.c) */
 const char *scripts_post_text(void);
 const char *scripts_post_sha(void);
+/* archive_lua / scripts_archive_sha - the script that reads and folds an
+ * account's archived days (monitor/archive_main.lua, compact.c) */
+extern const char archive_lua[];
+const char *scripts_archive_sha(void);
 /* scripts_sha1_hex - SHA-1 of p in hex into out (>= 41 bytes) */
 void scripts_sha1_hex(const void *p, size_t n, char *out);
 

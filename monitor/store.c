@@ -1040,7 +1040,9 @@ store_connect_sync(const struct fumidai *cf, char *err, size_t errlen)
 	if ((cf->redis.password && sync_cmd(c, err, errlen, "AUTH",
 	    "AUTH %s", cf->redis.password) == -1) ||
 	    (cf->redis.db && sync_cmd(c, err, errlen, "SELECT", "SELECT %d",
-	    cf->redis.db) == -1)) {
+	    cf->redis.db) == -1) ||
+	    sync_cmd(c, err, errlen, "SCRIPT LOAD", "SCRIPT LOAD %s",
+	    archive_lua) == -1) {
 		redisFree(c);
 		return NULL;
 	}
@@ -1053,4 +1055,17 @@ store_key_account(struct buf *b, const struct fumidai *cf, const char *acct,
 {
 	scripts_tag_account(b, cf, acct, len);
 	buf_adds(b, suffix);
+}
+
+void
+store_key_pattern(struct buf *b, const struct fumidai *cf, const char *rest)
+{
+	const char *p = cf->redis.prefix ? cf->redis.prefix : "";
+
+	for (; *p; p++) {
+		if (strchr("*?[]\\", *p) != NULL)
+			buf_addc(b, '\\');
+		buf_addc(b, *p);
+	}
+	buf_adds(b, rest);
 }

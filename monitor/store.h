@@ -78,5 +78,9 @@ int store_sync_reply(struct redisContext *c, struct redisReply **r, char *err,
 /* store_key_account - "<prefix>{a:<hex(account)>}" + suffix into b */
 void store_key_account(struct buf *b, const struct fumidai *cf,
     const char *acct, size_t len, const char *suffix);
+/* store_key_pattern - a SCAN MATCH pattern: the prefix, its glob
+ * characters escaped, then rest (a pattern) into b */
+void store_key_pattern(struct buf *b, const struct fumidai *cf,
+    const char *rest);
 
 #endif

@@ -31,6 +31,7 @@
 #include <event2/http.h>
 #include <hiredis/hiredis.h>
 
+#include "compact.h"
 #include "geo.h"
 #include "log.h"
 #include "scripts.h"
@@ -135,32 +136,40 @@ out:
 	return rc;
 }
 
-/* login_exists - the day's roll-up of the account has the login */
+/* has_field - hash reply r (field, value, ...) holds field f */
+static int
+has_field(const redisReply *r, const struct buf *f)
+{
+	size_t i;
+
+	for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    r->element[i]->len == f->len &&
+		    memcmp(r->element[i]->str, f->data, f->len) == 0)
+			return 1;
+	return 0;
+}
+
+/* login_exists - the day's roll-up of the account (archived or not) has
+ * the login */
 static int
 login_exists(struct web *w, const struct buf *acct, const struct verdict *v)
 {
-	static const char *const where[] = { ":lr:", ":c:" };
+	static const char *const where[] = { "lr", "c" };
 	redisReply *r[2];
-	struct buf k;
 	size_t i;
 	int found = 0;
 
-	buf_init(&k);
-	for (i = 0; i < 2 && w->rc != NULL; i++) {
-		buf_reset(&k);
-		store_key_account(&k, w->cf, acct->data, acct->len, where[i]);
-		buf_adds(&k, v->day);
-		redisAppendCommand(w->rc, "HEXISTS %b %b", k.data, k.len,
-		    v->key.data, v->key.len);
-	}
-	buf_free(&k);
+	for (i = 0; i < 2 && w->rc != NULL; i++)
+		compact_day_cmd(w->rc, w->cf, acct->data, acct->len, where[i],
+		    v->day);
 	if (api_replies(w, r, 2) == -1) {
 		api_free_replies(r, 2);		/* one may have come */
 		return -1;
 	}
 	for (i = 0; i < 2; i++)
-		if (r[i] != NULL && r[i]->type == REDIS_REPLY_INTEGER &&
-		    r[i]->integer == 1)
+		if (has_field(r[i], &v->key))
 			found = 1;
 	api_free_replies(r, 2);
 	return found;

@@ -34,7 +34,6 @@
 struct webchild {
 	struct event_base *base;
 	const struct fumidai *cf;
-	char exe[PATH_MAX];
 	pid_t pid;			/* running child, 0: none */
 	int64_t started;		/* mono_us() of its start */
 	int backoff_ms;			/* pause before the next start */
@@ -63,7 +62,7 @@ detached(void)
 }
 
 static void __attribute__((noreturn))
-child(const struct webchild *wc, const char **argv, pid_t parent)
+child(const char *exe, const char *const *argv, pid_t parent)
 {
 	long fd, max;
 	int null;
@@ -78,9 +77,50 @@ child(const struct webchild *wc, const char **argv, pid_t parent)
 		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
 			(void)close((int)fd);
 	}
-	execv(wc->exe, (char *const *)argv);
+	execv(exe, (char *const *)argv);
 	execvp("fumidai", (char *const *)argv);
 	_exit(127);
+}
+
+pid_t
+webchild_spawn(const char *const *argv)
+{
+	static char exe[PATH_MAX];
+	pid_t pid, self = getpid();
+	ssize_t n;
+
+	if (exe[0] == '\0') {
+		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0)
+			exe[n] = '\0';
+		else
+			snprintf(exe, sizeof(exe), "fumidai");
+	}
+	if ((pid = fork()) == 0)
+		child(exe, argv, self);
+	return pid;
+}
+
+int
+webchild_reap(pid_t pid, int stop_ms)
+{
+	int st = 0, i;
+	pid_t r = 0;
+
+	if (stop_ms > 0)
+		(void)kill(pid, SIGTERM);
+	for (i = 0; stop_ms > 0 && i < stop_ms / 10; i++) {
+		if ((r = waitpid(pid, &st, WNOHANG)) != 0 &&
+		    !(r == -1 && errno == EINTR))
+			break;
+		usleep(10000);
+	}
+	if (r == 0) {
+		if (stop_ms > 0)
+			(void)kill(pid, SIGKILL);
+		while ((r = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
+			;
+	}
+	return r == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
 }
 
 static void
@@ -88,7 +128,7 @@ start(struct webchild *wc)
 {
 	const char *argv[8];
 	int n = 0;
-	pid_t pid, self = getpid();
+	pid_t pid;
 
 	argv[n++] = "fumidai";
 	argv[n++] = "web";
@@ -99,13 +139,11 @@ start(struct webchild *wc)
 	if (wc->syslog)
 		argv[n++] = "--syslog";
 	argv[n] = NULL;
-	if ((pid = fork()) == -1) {
+	if ((pid = webchild_spawn(argv)) == -1) {
 		log_warn("service=web msg=\"cannot start the dashboard\"");
 		arm(wc, wc->backoff_ms);
 		return;
 	}
-	if (pid == 0)
-		child(wc, argv, self);
 	wc->pid = pid;
 	wc->started = mono_us();
 	log_info("service=web pid=%ld msg=\"dashboard started\"", (long)pid);
@@ -146,8 +184,6 @@ struct webchild *
 webchild_new(struct event_base *base, const struct fumidai *cf)
 {
 	struct webchild *wc;
-	ssize_t n;
-
 	if (!cf->web.enabled)
 		return NULL;
 	wc = xcalloc(1, sizeof(*wc));
@@ -155,10 +191,6 @@ webchild_new(struct event_base *base, const struct fumidai *cf)
 	wc->cf = cf;
 	wc->backoff_ms = WEBCHILD_BACKOFF_MIN_MS;
 	wc->syslog = detached();
-	if ((n = readlink("/proc/self/exe", wc->exe, sizeof(wc->exe) - 1)) > 0)
-		wc->exe[n] = '\0';
-	else
-		snprintf(wc->exe, sizeof(wc->exe), "fumidai");
 	if ((wc->ev = evtimer_new(base, webchild_cb, wc)) == NULL)
 		fatalx("evtimer_new");
 	start(wc);
@@ -174,24 +206,10 @@ webchild_pid(const struct webchild *wc)
 void
 webchild_free(struct webchild *wc)
 {
-	int st, i;
-	pid_t r = 0;
-
 	if (wc == NULL)
 		return;
 	if (wc->pid != 0) {
-		(void)kill(wc->pid, SIGTERM);
-		for (i = 0; i < WEBCHILD_STOP_MS / 10; i++) {
-			if ((r = waitpid(wc->pid, &st, WNOHANG)) != 0 &&
-			    !(r == -1 && errno == EINTR))
-				break;
-			usleep(10000);
-		}
-		if (r == 0) {
-			(void)kill(wc->pid, SIGKILL);
-			while (waitpid(wc->pid, &st, 0) == -1 && errno == EINTR)
-				;
-		}
+		(void)webchild_reap(wc->pid, WEBCHILD_STOP_MS);
 		log_info("service=web pid=%ld msg=\"dashboard stopped\"",
 		    (long)wc->pid);
 	}

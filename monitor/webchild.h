@@ -12,6 +12,8 @@
 #ifndef FM_WEBCHILD_H
 #define FM_WEBCHILD_H
 
+#include <sys/types.h>
+
 #include "fumidai.h"
 
 struct event_base;
@@ -29,6 +31,13 @@ struct webchild *webchild_new(struct event_base *base,
     const struct fumidai *cf);
 /* webchild_free - stop the child and wait for it; NULL is fine */
 void webchild_free(struct webchild *wc);
+/* webchild_spawn - fork and exec fumidai's own binary with argv (stdin
+ * /dev/null, no other inherited descriptor, SIGTERM when the parent dies);
+ * the child's pid, or -1 */
+pid_t webchild_spawn(const char *const *argv);
+/* webchild_reap - wait for child pid: after SIGTERM and at most stop_ms,
+ * then SIGKILL, when stop_ms > 0; its exit status (-signal, -1 error) */
+int webchild_reap(pid_t pid, int stop_ms);
 /* webchild_pid - the running child's pid, 0 when none (for tests) */
 long webchild_pid(const struct webchild *wc);
 

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "${FM_BUILDDIR:-.}/t/lz-t"
