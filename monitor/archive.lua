@@ -62,7 +62,8 @@ local fma_seen = {}
 function FMA.load(hkey)
   local t = fma_seen[hkey]
   if t == nil then
-    local blob = redis.call('GET', hkey)
+    local blob = redis.pcall('GET', hkey)
+    if type(blob) ~= 'string' then blob = nil end	-- none, or not a string
     local raw = blob and FMZ.unlz(blob)
     t = raw and FMA.parse(raw) or false
     fma_seen[hkey] = t
@@ -76,6 +77,19 @@ function FMA.value(base, day, k, f)
   if not string.find(base, '{a:%x*}$') then return nil end
   local t = FMA.load(base .. ':h:' .. day)
   return t and t[k][f]
+end
+
+-- FMA.expire - give a day hash the apply script has just created the
+-- remaining lifetime of the day's archive, if the day has one (a late
+-- write does not extend the day); else ttl seconds
+function FMA.expire(key, base, day, ttl)
+  local p = string.find(base, '{a:%x*}$') and FMA.load(base .. ':h:' .. day)
+    and redis.call('PTTL', base .. ':h:' .. day) or -1
+  if p > 0 then
+    redis.call('PEXPIRE', key, p)
+  else
+    redis.call('EXPIRE', key, ttl)
+  end
 end
 
 -- FMA.merged - HGETALL of day hash key (kind k) with its archive: the live

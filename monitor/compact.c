@@ -282,10 +282,12 @@ entries(struct buf *raw, char kind, const redisReply *r)
 	return (long)n;
 }
 
-/* fold - the blob of one "read" reply into blob; its field count, 0 when
- * there is nothing to fold (no live hash), -1 when the day cannot be */
+/* fold - the blob of one "read" reply into blob (*rawlen: its bytes
+ * before compression); its field count, 0 when there is nothing to fold
+ * (no live hash), -1 when the day cannot be */
 static long
-fold(const redisReply *r, struct buf *blob, struct compact_stats *st)
+fold(const redisReply *r, struct buf *blob, size_t *rawlen,
+    struct compact_stats *st)
 {
 	static const char kinds[] = "clm";
 	struct buf raw;
@@ -314,7 +316,7 @@ fold(const redisReply *r, struct buf *blob, struct compact_stats *st)
 	buf_reset(blob);
 	if (raw.len > 0)
 		lz_compress(raw.data, raw.len, blob);
-	st->raw += raw.len;
+	*rawlen = raw.len;
 	buf_free(&raw);
 	return n;
 }
@@ -330,6 +332,7 @@ chunk(redisContext *c, const struct aday *v, size_t n,
 	struct buf blob;
 	long *fields = xcalloc(n, sizeof(*fields));
 	size_t *sizes = xcalloc(n, sizeof(*sizes));
+	size_t *raws = xcalloc(n, sizeof(*raws)), rawlen = 0;
 	int rc = 0, got;
 
 	for (i = 0; i < n; i++)
@@ -342,7 +345,7 @@ chunk(redisContext *c, const struct aday *v, size_t n,
 	buf_init(&blob);
 	for (i = 0; i < n && rc == 0; i++) {
 		if (reads[i]->type == REDIS_REPLY_ERROR ||
-		    (fields[i] = fold(reads[i], &blob, st)) <= 0)
+		    (fields[i] = fold(reads[i], &blob, &rawlen, st)) <= 0)
 			continue;
 		wr[0] = "write";
 		wr[1] = reads[i]->element[0]->str;
@@ -352,6 +355,7 @@ chunk(redisContext *c, const struct aday *v, size_t n,
 		wrl[2] = blob.len;
 		day_cmd(c, &v[i], 3, wr, wrl);
 		sizes[nw] = blob.len;
+		raws[nw] = rawlen;
 		fields[nw++] = fields[i];
 	}
 	buf_free(&blob);
@@ -365,6 +369,7 @@ chunk(redisContext *c, const struct aday *v, size_t n,
 			st->days++;
 			st->fields += (uint64_t)fields[i];
 			st->stored += sizes[i];
+			st->raw += raws[i];
 		} else if (got == 0)
 			st->changed++;
 		else
@@ -377,6 +382,7 @@ chunk(redisContext *c, const struct aday *v, size_t n,
 	free(reads);
 	free(fields);
 	free(sizes);
+	free(raws);
 	return rc;
 }
 

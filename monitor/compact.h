@@ -51,7 +51,8 @@ struct compactor;
 /* compactor_new - NULL when archiving is off; cf is borrowed */
 struct compactor *compactor_new(struct event_base *base,
     const struct fumidai *cf);
-/* compactor_tick - the newest event time applied so far */
+/* compactor_tick - the newest event time Redis holds (every batch up to
+ * one holding it applied) */
 void compactor_tick(struct compactor *cm, int64_t us);
 /* compactor_free - wait for a running child (SIGTERM first when stop) */
 void compactor_free(struct compactor *cm, int stop);

@@ -43,6 +43,10 @@
 #define INFLIGHT_HIGH	8	/* pause reading past this many batches */
 #define INFLIGHT_LOW	3	/* and resume below this */
 #define CKPT_FORCE_US	(5 * 1000000)	/* force a checkpoint this often */
+#define CUTS		64	/* batches whose event time the archive
+				 * pass waits for (older ones are dropped) */
+#define FUTURE_US	(86400LL * 1000000)	/* run: times past now + this
+						 * do not move the archive pass */
 
 enum { MODE_RUN, MODE_REPLAY };
 
@@ -66,6 +70,11 @@ struct engine {
 	struct webchild *web;		/* run: the dashboard child, or NULL */
 	struct compactor *compact;	/* the archive pass's child, or NULL */
 	int64_t newest;			/* the newest event time read (us) */
+	struct {			/* newest event time as of each cut */
+		uint64_t seq;
+		int64_t newest;
+	} cuts[CUTS];
+	size_t ncuts;
 	struct notify *notify;		/* run: notifiers, or NULL */
 	struct tail **tails;		/* one per input (run) or current file */
 	struct input_ctx *ictx;
@@ -109,7 +118,8 @@ engine_event_cb(void *arg, const struct fm_event *ev)
 {
 	struct engine *e = arg;
 
-	if (ev->time > e->newest)
+	if (ev->time > e->newest && (e->mode == MODE_REPLAY ||
+	    ev->time <= now_us() + FUTURE_US))
 		e->newest = ev->time;
 	batch_add(&e->cur, ev);
 }
@@ -164,6 +174,12 @@ engine_cut(struct engine *e)
 	pipeline_expire(e->pl);
 	e->cur.stream = e->stream;
 	e->cur.seq = ++e->seq;
+	if (e->ncuts == CUTS) {
+		memmove(e->cuts, e->cuts + 1, (CUTS - 1) * sizeof(e->cuts[0]));
+		e->ncuts--;
+	}
+	e->cuts[e->ncuts].seq = e->seq;
+	e->cuts[e->ncuts++].newest = e->newest;
 	if (e->journal != NULL && journal_append(e->journal, &e->cur) == -1)
 		log_warn("journal write failed (a crash now may lose track of "
 		    "batch %llu)", (unsigned long long)e->cur.seq);
@@ -338,10 +354,15 @@ static void
 engine_ack_cb(void *arg, const char *stream, uint64_t seq)
 {
 	struct engine *e = arg;
+	size_t i;
 
 	(void)stream;
 	e->durable = seq;
-	compactor_tick(e->compact, e->newest);
+	/* archive by what Redis holds, not by what was read */
+	for (i = 0; i < e->ncuts && e->cuts[i].seq <= seq; i++)
+		compactor_tick(e->compact, e->cuts[i].newest);
+	memmove(e->cuts, e->cuts + i, (e->ncuts - i) * sizeof(e->cuts[0]));
+	e->ncuts -= i;
 	engine_maybe_checkpoint(e, 0);
 	/* run: a pause forced to take a checkpoint lasts until it is taken */
 	if (!e->draining && e->paused && store_pending(e->store) < INFLIGHT_LOW &&
