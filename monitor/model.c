@@ -892,7 +892,11 @@ login(struct model *md, const struct fm_event *ev, struct tb *t, int ok)
 		}
 		geo_count(md, ev, t, ok, n);
 		s = subject(md, 'i', &ev->af, 1 + sizeof(ev->addr));
-		count(md, s, t, name, strlen(name), n, 1);
+		/* a success only adds the account to the address's day
+		 * (idempotent: no counter, so no applied hash either); the
+		 * accounts' roll-ups count it */
+		if (!ok)
+			count(md, s, t, name, strlen(name), n, 1);
 		if (ev->account.len) {
 			daysuffix(suffix, ok ? "ok" : "tried", t);
 			member(md, s, 'S', suffix, ev->account.p, ev->account.len);

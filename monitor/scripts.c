@@ -69,9 +69,11 @@
  *
  * The subject's applied hash holds, per stream, the last sequence number
  * applied: a batch at or below it changes nothing, which makes re-sending
- * any batch harmless.  A batch that wrote nothing on the subject (only
- * detector events that left no state: a network that saw only successful
- * logins) does not store its number, so such a subject has no key.  One HMGET reads it with the "last" fields, one HSET
+ * any batch harmless.  A batch that wrote nothing on the subject but set
+ * members (SADD, PFADD: applying them twice changes nothing) and detector
+ * events that left no state (an address, or a network, that saw only
+ * successful logins) does not store its number, so such a subject has no
+ * applied hash.  One HMGET reads it with the "last" fields, one HSET
  * writes them back.
  *
  * TTLs cost one call per key, so they are set when they matter: a key gets
@@ -189,7 +191,7 @@ static const char apply_lua[] =
 "end\n"
 "while i <= n do\n"
 "  local op, key = A[i], base .. A[i + 1]\n"
-"  if op ~= 'D' then wrote = true end\n"
+"  if op ~= 'D' and op ~= 'S' and op ~= 'P' then wrote = true end\n"
 "  if op == 'I' or op == 'K' then\n"
 "    local c = tonumber(A[i + 2])\n"
 "    local h = hash(key, op)\n"
@@ -337,8 +339,9 @@ static const char apply_lua[] =
 "    call('LTRIM', key, 0, max - 1)\n"
 "  end\n"
 "end\n"
-"-- a batch that changed nothing here (a network that only saw successful\n"
-"-- logins) leaves no applied hash: applying it again changes nothing\n"
+"-- a batch that only added set members here (an address that only saw\n"
+"-- successful logins) leaves no applied hash: applying it again changes\n"
+"-- nothing\n"
 "if not wrote and #set == 2 then return 1 end\n"
 "if call('HSET', applied, unpack(set)) > 0 or fresh then\n"
 "  call('EXPIRE', applied, ttl)\n"
