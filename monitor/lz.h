@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * lz.h - the "FZ1" compressed form of archived history days (a small LZ77
- * format whose decoder is also written in Redis Lua, monitor/lz.lua); the
- * format is described in lz.c.
+ * lz.h - the "FZ1" and "FZ2" compressed forms of archived history days (a
+ * small LZ77 format, and its tokens Huffman-coded, whose decoder is also
+ * written in Redis Lua, monitor/lz.lua); the formats are described in lz.c.
  */
 #ifndef FM_LZ_H
 #define FM_LZ_H
@@ -13,17 +13,23 @@
 
 #define LZ_MAXRAW	0xffffffffUL	/* the format's largest input */
 
-/* lz_compress - append the FZ1 blob of in (len bytes, at most LZ_MAXRAW)
- * to out; the same input always gives the same bytes */
+/* lz_compress - append the blob of in (len bytes, at most LZ_MAXRAW) to
+ * out: FZ2 when it is smaller, else FZ1; the same input always gives the
+ * same bytes */
 void lz_compress(const void *in, size_t len, struct buf *out);
 
-/* lz_decompress - append the bytes FZ1 blob in (len bytes) holds to out;
- * 0, or -1 with out as it was and the reason in err */
+/* lz_compress_format - lz_compress, but format 1 or 2 always gives that
+ * format (0: the smaller); for tests */
+void lz_compress_format(const void *in, size_t len, int format,
+    struct buf *out);
+
+/* lz_decompress - append the bytes the FZ1 or FZ2 blob in (len bytes)
+ * holds to out; 0, or -1 with out as it was and the reason in err */
 int lz_decompress(const void *in, size_t len, struct buf *out, char *err,
     size_t errlen);
 
 /* lz_rawlen - the length the blob's header announces; 0, or -1 when the
- * header is not an FZ1 one */
+ * header is not an FZ1 or FZ2 one */
 int lz_rawlen(const void *in, size_t len, size_t *rawlen);
 
 #endif

@@ -1,12 +1,15 @@
 #!/usr/bin/perl
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# lz-lua.t - monitor/lz.lua, the FZ1 decoder that runs in Redis Lua, on the
-# blobs monitor/lz.c makes (`t/lz-t --compress`): every input of t/lz-t.c
-# comes back byte for byte through EVAL, every kind of damaged blob gives
-# nil and lz_decompress's message (never a Lua error), and every
-# truncation and bit flip of a blob gives what lz_decompress gives (the
-# same bytes, or the same refusal).  A small RESP client on the private
+# lz-lua.t - monitor/lz.lua, the FZ1 and FZ2 decoder that runs in Redis
+# Lua, on the blobs monitor/lz.c makes (`t/lz-t --compress`, and
+# --compress-fz1 / --compress-fz2 for one format): every input of t/lz-t.c
+# comes back byte for byte through EVAL in both formats, every kind of
+# damaged blob gives nil and lz_decompress's message (never a Lua error),
+# and every truncation and bit flip of a blob of either format gives what
+# lz_decompress gives (the same bytes, or the same refusal).  Diagnostics:
+# EVAL times, and FZ1 / FZ2 / lz4 -9 / zstd -19 ratios on days archived
+# from a bench/gen-history workload.  A small RESP client on the private
 # Redis's unix socket keeps the blobs binary.
 use strict;
 use warnings;
@@ -65,9 +68,13 @@ sub unlz {
     return ($x->[0] ? 'ok' : 'err', $x->[1]);
 }
 
+# compress(raw, format) - the blob lz_compress makes (format 1 or 2: that
+# format's)
 sub compress {
-    my ($st, $out, $err) = run_cmd([$lzt, '--compress', '-'], stdin => $_[0]);
-    die "lz-t --compress: $err" if $st;
+    my ($in, $f) = @_;
+    my $opt = $f ? "--compress-fz$f" : '--compress';
+    my ($st, $out, $err) = run_cmd([$lzt, $opt, '-'], stdin => $in);
+    die "lz-t $opt: $err" if $st;
     return $out;
 }
 
@@ -93,24 +100,46 @@ my @inputs = (
     ['a copy 65535 back', $edge], ['archive of 3 KB', $s3k],
     ['archive of 2 MB', $s2m],
 );
+push @inputs, ['one token value', "\0"], ['every token value', join '',
+    map { chr(255 - $_) } 0 .. 255];
 my %blob;
 for my $c (@inputs) {
     my ($name, $in) = @$c;
     my $z = $blob{$name} = compress($in);
-    my $t0 = time;
-    my ($st, $out) = unlz($z);
-    my $ms = (time - $t0) * 1000;
-    ok($st eq 'ok' && $out eq $in, sprintf('%s: %d bytes, blob %d', $name,
-        length $in, length $z)) or diag("$st: " . substr($out // '', 0, 200));
-    diag(sprintf('%s: EVAL %.1f ms', $name, $ms)) if length $in > 2000;
+    my ($z1, $z2) = (compress($in, 1), compress($in, 2));
+    is($z, length $z2 < length $z1 ? $z2 : $z1, "$name: lz_compress keeps the smaller");
+    for my $f ([FZ1 => $z1], [FZ2 => $z2]) {
+        my $t0 = time;
+        my ($st, $out) = unlz($f->[1]);
+        my $ms = (time - $t0) * 1000;
+        ok($st eq 'ok' && $out eq $in, sprintf('%s: %d bytes, %s blob %d', $name,
+            length $in, $f->[0], length $f->[1]))
+            or diag("$st: " . substr($out // '', 0, 200));
+        diag(sprintf('%s: %s EVAL %.1f ms', $name, $f->[0], $ms)) if length $in > 2000;
+    }
 }
 is(compress(''), "FZ1\0", 'the empty blob is FZ1\\0');
+is(compress('', 2), "FZ2\0\0", 'the empty FZ2 blob is FZ2\\0\\0');
+
+# ---- ratios on generated days (diagnostics; lz4 and zstd when installed) ----
+for my $size (600, 3000, 10000, 2 << 20) {
+    my (undef, $raw) = run_cmd([$lzt, '--sample', $size]);
+    my @r = map { sprintf '%s %.2f', $_->[0], length($raw) / length($_->[1]) }
+        ['FZ1', compress($raw, 1)], ['FZ2', compress($raw, 2)];
+    for my $c (['lz4 -9', 'lz4', '-9', '-c', '-q'], ['zstd -19', 'zstd', '-19', '-c', '-q']) {
+        my ($what, @cmd) = @$c;
+        next unless have_prog($cmd[0]);
+        my ($st, $z) = run_cmd([@cmd], stdin => $raw);
+        push @r, sprintf '%s %.2f', $what, length($raw) / length($z) if $st == 0;
+    }
+    diag(sprintf 'day of %d bytes: %s', length $raw, join ', ', @r);
+}
 
 # ---- every kind of damage: nil and lz_decompress's message ----
 my @bad = (
     ['empty blob', '', 'bad magic'],
     ['FZ', 'FZ', 'bad magic'],
-    ['FZ2', "FZ2\0", 'bad magic'],
+    ['FZ3', "FZ3\0", 'bad magic'],
     ['no length', 'FZ1', 'truncated length'],
     ['length cut', "FZ1\x80", 'truncated length'],
     ['6-byte length', "FZ1\x80\x80\x80\x80\x80\x00", 'overlong length'],
@@ -133,28 +162,65 @@ my @bad = (
     ['output short', "FZ1\x05\x00a", 'output short of length 5: 1 bytes'],
     ['trailing bytes', "FZ1\x01\x00a\x00b", 'trailing bytes at byte 6'],
     ['trailing token after empty', "FZ1\x00\x00a", 'trailing bytes at byte 4'],
+    # FZ2, as t/lz-t.c's
+    ['FZ2 no length', 'FZ2', 'truncated length'],
+    ['FZ2 no count', "FZ2\x01", 'truncated count'],
+    ['count not minimal', "FZ2\x01\x80\x00", 'overlong count'],
+    ['count of 2^32', "FZ2\x01\x80\x80\x80\x80\x10", 'overlong count'],
+    ['no table', "FZ2\x01\x02", 'truncated table'],
+    ['table cut in a run', "FZ2\x01\x02\x1e", 'truncated table'],
+    ['table cut', "FZ2\x01\x02\x11\xd0", 'truncated table'],
+    ['a length of 15', "FZ2\x01\x02\xf0", 'bad table at byte 5'],
+    ['a run past 255', "FZ2\x01\x02\x11\xef\xf0", 'bad table at byte 7'],
+    ['padding nibble not 0', "FZ2\x01\x02\x11\xee\xc1\x00", 'bad table at byte 7'],
+    ['no value', "FZ2\x01\x02\xee\xe0\x00", 'empty code'],
+    ['over-subscribed code', "FZ2\x01\x02\x11\x1e\xeb\x00", 'over-subscribed code'],
+    ['incomplete code', "FZ2\x01\x02\x12\xee\xc0\x00", 'incomplete code'],
+    ['one value of 2 bits', "FZ2\x01\x02\x2e\xed\x00", 'incomplete code'],
+    ['count past the blob', "FZ2\x01\x09\x1e\xed\x00", 'token count 9 past the blob'],
+    ['count past an empty blob', "FZ2\x01\x01\x1e\xed", 'token count 1 past the blob'],
+    ['a code the one-value code lacks', "FZ2\x01\x02\x1e\xed\x02", 'bad code at token 1'],
+    ['bits end early', "FZ2\x01\x05\x22\x22\xee\xa0\x00", 'bitstream ends early'],
+    ['a byte after the bits', "FZ2\x01\x02\x1e\x4e\x1e\x8c\x02x",
+        'trailing bytes at byte 10'],
+    ['nothing, then a byte', "FZ2\0\0x", 'trailing bytes at byte 5'],
+    ['padding bits not 0', "FZ2\x01\x02\x1e\x4e\x1e\x8c\x06", 'nonzero padding'],
+    ['tokens short of rawlen', "FZ2\x05\x02\x1e\x4e\x1e\x8c\x02",
+        'tokens: output short of length 5: 1 bytes'],
+    ['no tokens for rawlen 1', "FZ2\x01\x00", 'tokens: output short of length 1: 0 bytes'],
+    ['tokens with a bad distance', "FZ2\x05\x05\x1e\x6d\x1e\x6d\x04",
+        'tokens: bad distance 0 at byte 2'],
 );
 for my $c (@bad) {
     my ($name, $z, $want) = @$c;
     my ($st, $msg) = unlz($z);
     is("$st: $msg", "err: $want", "refused: $name");
 }
-my ($st, $msg) = unlz($blob{'archive of 2 MB'} . 'x');
-is("$st: $msg", 'err: trailing bytes at byte ' . length($blob{'archive of 2 MB'}),
-    'refused: a byte after a 2 MB blob');
-($st, $msg) = unlz(substr($blob{'archive of 2 MB'}, 0, -1));
+my $z1 = compress($s2m, 1);
+my ($st, $msg) = unlz($z1 . 'x');
+is("$st: $msg", 'err: trailing bytes at byte ' . length($z1),
+    'refused: a byte after a 2 MB FZ1 blob');
+($st, $msg) = unlz(substr($z1, 0, -1));
 like("$st: $msg", qr/^err: truncated (literal|copy) at byte \d+\z/,
-    'refused: a 2 MB blob one byte short');
+    'refused: a 2 MB FZ1 blob one byte short');
+my $z2 = compress($s2m, 2);
+($st, $msg) = unlz($z2 . 'x');
+is("$st: $msg", 'err: trailing bytes at byte ' . length($z2),
+    'refused: a byte after a 2 MB FZ2 blob');
+($st, $msg) = unlz(substr($z2, 0, -1));
+is("$st: $msg", 'err: bitstream ends early', 'refused: a 2 MB FZ2 blob one byte short');
 
 # ---- truncations and bit flips: the same answer as lz_decompress ----
 my (undef, $small) = run_cmd([$lzt, '--sample', 300]);
-my $z = compress($small);
-my @cases = map { substr($z, 0, $_) } 0 .. length($z) - 1;
-for my $i (0 .. length($z) - 1) {
-    for my $bit (0 .. 7) {
-        my $b = $z;
-        substr($b, $i, 1) = chr(ord(substr($b, $i, 1)) ^ (1 << $bit));
-        push @cases, $b;
+my @cases;
+for my $z (compress($small, 1), compress($small, 2)) {
+    push @cases, map { substr($z, 0, $_) } 0 .. length($z) - 1;
+    for my $i (0 .. length($z) - 1) {
+        for my $bit (0 .. 7) {
+            my $b = $z;
+            substr($b, $i, 1) = chr(ord(substr($b, $i, 1)) ^ (1 << $bit));
+            push @cases, $b;
+        }
     }
 }
 my ($cst, $cout) = run_cmd([$lzt, '--decompress-hex'],

@@ -37,13 +37,16 @@ static void lzt_message(struct buf *, struct buf *);
 static int lzt_entry_cmp(const void *, const void *);
 static void lzt_sample(struct buf *, size_t, uint32_t);
 static size_t lzt_roundtrip(const char *, const void *, size_t);
+static void lzt_forms(const char *, const void *, size_t, size_t);
+static void lzt_fz2(void);
 static size_t lzt_maxdist(const struct buf *);
 static void lzt_refuse(const char *, const char *, size_t, const char *);
-static void lzt_fuzz(void);
+static void lzt_fuzz(int);
 static void lzt_basic(void);
 static void lzt_large(void);
 static void lzt_ratio(void);
-static int lzt_cmd_compress(const char *);
+static int lzt_cmd_compress(const char *, int);
+static int lzt_cmd_sizes_hex(void);
 static int lzt_cmd_sample(const char *);
 static int lzt_cmd_decompress_hex(void);
 
@@ -228,10 +231,41 @@ lzt_roundtrip(const char *name, const void *in, size_t len)
 	if (r == -1)
 		diag("  %s", err);
 	size = z.len;
+	lzt_forms(name, in, len, size);
 	buf_free(&z);
 	buf_free(&z2);
 	buf_free(&raw);
 	return size;
+}
+
+/* lzt_forms - the FZ1 and FZ2 forms of in both decompress to it, and
+ * lz_compress kept the smaller (size), FZ1 on a tie */
+static void
+lzt_forms(const char *name, const void *in, size_t len, size_t size)
+{
+	struct buf z[2], raw;
+	char err[128] = "";
+	int f, good = 1;
+
+	buf_init(&raw);
+	for (f = 0; f < 2; f++) {
+		buf_init(&z[f]);
+		lz_compress_format(in, len, f + 1, &z[f]);
+		buf_reset(&raw);
+		if (lz_decompress(z[f].data, z[f].len, &raw, err, sizeof(err)) ==
+		    -1 || raw.len != len || (len > 0 && memcmp(raw.data, in,
+		    len) != 0) || memcmp(z[f].data, f ? "FZ2" : "FZ1", 3) != 0) {
+			diag("  FZ%d: %s", f + 1, err);
+			good = 0;
+		}
+	}
+	ok(good && size == FM_MIN(z[0].len, z[1].len) &&
+	    (z[1].len < z[0].len) == (size == z[1].len && size != z[0].len),
+	    "%s: FZ1 %zu, FZ2 %zu bytes: both round trip, the smaller kept",
+	    name, z[0].len, z[1].len);
+	buf_free(&z[0]);
+	buf_free(&z[1]);
+	buf_free(&raw);
 }
 
 /* lzt_maxdist - the farthest copy in a blob (which decompresses) */
@@ -273,11 +307,11 @@ lzt_refuse(const char *name, const char *p, size_t n, const char *want)
 	buf_free(&out);
 }
 
-/* lzt_fuzz - every truncation of a blob is refused; every bit flip and
- * random byte either is refused or gives exactly rawlen bytes (ASan and
- * UBSan watch the rest) */
+/* lzt_fuzz - every truncation of a blob (of format fz) is refused; every
+ * bit flip and random byte either is refused or gives exactly rawlen bytes
+ * (ASan and UBSan watch the rest) */
 static void
-lzt_fuzz(void)
+lzt_fuzz(int fz)
 {
 	struct buf raw, z, out, bad;
 	char err[128];
@@ -291,13 +325,14 @@ lzt_fuzz(void)
 	buf_init(&out);
 	buf_init(&bad);
 	lzt_sample(&raw, 300, 7);
-	lz_compress(raw.data, raw.len, &z);
+	lz_compress_format(raw.data, raw.len, fz, &z);
 	for (i = 0; i < z.len; i++) {
 		buf_reset(&out);
 		if (lz_decompress(z.data, i, &out, err, sizeof(err)) == 0)
 			trunc_ok++;
 	}
-	is_int(trunc_ok, 0, "every truncation of a blob is refused");
+	ok(trunc_ok == 0, "FZ%d: every truncation of a blob is refused (%zu "
+	    "not)", fz, trunc_ok);
 	for (i = 0; i < z.len; i++) {
 		for (bit = 0; bit < 8 + 4; bit++) {
 			buf_reset(&bad);
@@ -320,7 +355,7 @@ lzt_fuzz(void)
 	/* random junk after a valid header */
 	for (k = 0; k < 2000; k++) {
 		buf_reset(&bad);
-		buf_add(&bad, "FZ1\xc8\x01", 5);
+		buf_add(&bad, fz == 1 ? "FZ1\xc8\x01" : "FZ2\xc8\x01", 5);
 		for (i = 0; i < 1 + k % 40; i++)
 			buf_addc(&bad, (char)lzt_rand());
 		buf_reset(&out);
@@ -332,9 +367,11 @@ lzt_fuzz(void)
 		} else if (out.len != 200)
 			wrong++;
 	}
-	is_int(wrong, 0, "damaged blobs decode to rawlen bytes or are refused");
-	is_int(changed, 0, "a refused blob leaves out as it was");
-	diag("%zu of %zu damaged blobs refused", refused, runs);
+	ok(wrong == 0, "FZ%d: damaged blobs decode to rawlen bytes or are "
+	    "refused (%zu not)", fz, wrong);
+	ok(changed == 0, "FZ%d: a refused blob leaves out as it was (%zu not)",
+	    fz, changed);
+	diag("FZ%d: %zu of %zu damaged blobs refused", fz, refused, runs);
 	buf_free(&raw);
 	buf_free(&z);
 	buf_free(&out);
@@ -376,6 +413,78 @@ lzt_basic(void)
 	lzt_roundtrip("FZ1 blob as input", "FZ1\x05\x00" "a\x80\x00\x01", 9);
 }
 
+/* lzt_fz2 - FZ2 blobs byte for byte, and every kind of damage refused */
+static void
+lzt_fz2(void)
+{
+	unsigned char all[256];
+	struct buf z;
+	size_t i;
+
+	buf_init(&z);
+	lz_compress_format("", 0, 2, &z);
+	ok(z.len == 5 && memcmp(z.data, "FZ2\0\0", 5) == 0,
+	    "FZ2 of nothing: no table, no bits");
+	buf_reset(&z);
+	lz_compress_format("a", 1, 2, &z);
+	ok(z.len == 10 && memcmp(z.data, "FZ2\x01\x02\x1e\x4e\x1e\x8c\x02", 10)
+	    == 0, "FZ2 of a: two values of 1 bit, runs of 96 and 158 absent");
+	buf_reset(&z);
+	lz_compress_format("", 1, 2, &z);
+	ok(z.len == 8 && memcmp(z.data, "FZ2\x01\x02\x1e\xed\x00", 8) == 0,
+	    "FZ2 of NUL: one value, its code 0");
+	buf_free(&z);
+	lzt_roundtrip("one token value only", "\0", 1);
+	for (i = 0; i < 256; i++)
+		all[i] = (unsigned char)(255 - i);
+	lzt_roundtrip("every token value", all, 256);
+
+	lzt_refuse("FZ2 no length", "FZ2", 3, "truncated length");
+	lzt_refuse("FZ2 no count", "FZ2\x01", 4, "truncated count");
+	lzt_refuse("count not minimal", "FZ2\x01\x80\x00", 6, "overlong count");
+	lzt_refuse("count of 2^32", "FZ2\x01\x80\x80\x80\x80\x10", 9,
+	    "overlong count");
+	lzt_refuse("no table", "FZ2\x01\x02", 5, "truncated table");
+	lzt_refuse("table cut in a run", "FZ2\x01\x02\x1e", 6,
+	    "truncated table");
+	lzt_refuse("table cut", "FZ2\x01\x02\x11\xd0", 7, "truncated table");
+	lzt_refuse("a length of 15", "FZ2\x01\x02\xf0", 6,
+	    "bad table at byte 5");
+	lzt_refuse("a run past 255", "FZ2\x01\x02\x11\xef\xf0", 8,
+	    "bad table at byte 7");
+	lzt_refuse("padding nibble not 0", "FZ2\x01\x02\x11\xee\xc1\x00", 9,
+	    "bad table at byte 7");
+	lzt_refuse("no value", "FZ2\x01\x02\xee\xe0\x00", 8, "empty code");
+	lzt_refuse("over-subscribed code", "FZ2\x01\x02\x11\x1e\xeb\x00", 9,
+	    "over-subscribed code");
+	lzt_refuse("incomplete code", "FZ2\x01\x02\x12\xee\xc0\x00", 8,
+	    "incomplete code");
+	lzt_refuse("one value of 2 bits", "FZ2\x01\x02\x2e\xed\x00", 8,
+	    "incomplete code");
+	lzt_refuse("count past the blob", "FZ2\x01\x09\x1e\xed\x00", 8,
+	    "token count 9 past the blob");
+	lzt_refuse("count past an empty blob", "FZ2\x01\x01\x1e\xed", 7,
+	    "token count 1 past the blob");
+	lzt_refuse("a code the one-value code lacks", "FZ2\x01\x02\x1e\xed\x02",
+	    8, "bad code at token 1");
+	lzt_refuse("bits end early", "FZ2\x01\x05\x22\x22\xee\xa0\x00", 10,
+	    "bitstream ends early");
+	lzt_refuse("a byte after the bits", "FZ2\x01\x02\x1e\x4e\x1e\x8c\x02" "x",
+	    11, "trailing bytes at byte 10");
+	lzt_refuse("nothing, then a byte", "FZ2\0\0x", 6,
+	    "trailing bytes at byte 5");
+	lzt_refuse("padding bits not 0", "FZ2\x01\x02\x1e\x4e\x1e\x8c\x06", 10,
+	    "nonzero padding");
+	lzt_refuse("tokens short of rawlen", "FZ2\x05\x02\x1e\x4e\x1e\x8c\x02",
+	    10, "tokens: output short of length 5: 1 bytes");
+	lzt_refuse("no tokens for rawlen 1", "FZ2\x01\x00", 5,
+	    "tokens: output short of length 1: 0 bytes");
+	/* tokens 00 00 80 00 00: a literal, a copy from distance 0 */
+	lzt_refuse("tokens with a bad distance",
+	    "FZ2\x05\x05\x1e\x6d\x1e\x6d\x04", 10,
+	    "tokens: bad distance 0 at byte 2");
+}
+
 /* lzt_large - runs, incompressible data, the window's edge, 4 MB */
 static void
 lzt_large(void)
@@ -404,11 +513,11 @@ lzt_large(void)
 	memcpy(p + 65535, p, 3000);
 	memcpy(p + 65535 + 3000 + 65536, p + 65535 + 3000, 3000);
 	buf_init(&z);
-	lz_compress(p, 72000, &z);
+	lz_compress_format(p, 72000, 1, &z);
 	ok(lzt_maxdist(&z) == 65535 && z.len < 72000 - 2000,
 	    "a repeat 65535 back is a copy (%zu bytes)", z.len);
 	buf_reset(&z);
-	lz_compress(p + 65535 + 3000, 65536 + 3000, &z);
+	lz_compress_format(p + 65535 + 3000, 65536 + 3000, 1, &z);
 	ok(lzt_maxdist(&z) < 65535 && z.len > 65536 + 3000,
 	    "a repeat 65536 back is not (%zu bytes)", z.len);
 	lzt_roundtrip("70 KiB with a copy 65535 back", p, 72000);
@@ -431,7 +540,7 @@ lzt_ratio(void)
 {
 	static const size_t sizes[] = { 600, 3000, 10000, 2 << 20 };
 	struct buf raw, z;
-	size_t i;
+	size_t i, n1;
 
 	buf_init(&raw);
 	buf_init(&z);
@@ -439,16 +548,20 @@ lzt_ratio(void)
 		buf_reset(&raw);
 		buf_reset(&z);
 		lzt_sample(&raw, sizes[i], 1 + (uint32_t)i);
+		lz_compress_format(raw.data, raw.len, 1, &z);
+		n1 = z.len;
+		buf_reset(&z);
 		lz_compress(raw.data, raw.len, &z);
 		ok(z.len < raw.len, "archive of %zu bytes -> %zu", raw.len, z.len);
-		diag("ratio %.2f", (double)raw.len / (double)z.len);
+		diag("ratio FZ1 %.2f, kept (%.3s) %.2f", (double)raw.len /
+		    (double)n1, z.data, (double)raw.len / (double)z.len);
 	}
 	buf_free(&raw);
 	buf_free(&z);
 }
 
 static int
-lzt_cmd_compress(const char *path)
+lzt_cmd_compress(const char *path, int format)
 {
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	struct buf in, z;
@@ -465,10 +578,44 @@ lzt_cmd_compress(const char *path)
 		buf_add(&in, tmp, n);
 	if (fp != stdin)
 		fclose(fp);
-	lz_compress(in.data, in.len, &z);
+	lz_compress_format(in.data, in.len, format, &z);
 	fwrite(z.data, 1, z.len, stdout);
 	buf_free(&in);
 	buf_free(&z);
+	return 0;
+}
+
+/* lzt_cmd_sizes_hex - for each line of hex on stdin (a raw archive): its
+ * length, its FZ1 and its FZ2 blob's */
+static int
+lzt_cmd_sizes_hex(void)
+{
+	struct buf raw, z1, z2;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	buf_init(&raw);
+	buf_init(&z1);
+	buf_init(&z2);
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		buf_reset(&raw);
+		buf_reset(&z1);
+		buf_reset(&z2);
+		if (hex_decode(&raw, line, (size_t)n) == -1) {
+			printf("err bad hex\n");
+			continue;
+		}
+		lz_compress_format(raw.data, raw.len, 1, &z1);
+		lz_compress_format(raw.data, raw.len, 2, &z2);
+		printf("%zu %zu %zu\n", raw.len, z1.len, z2.len);
+	}
+	free(line);
+	buf_free(&raw);
+	buf_free(&z1);
+	buf_free(&z2);
 	return 0;
 }
 
@@ -521,7 +668,13 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--compress") == 0)
-		return lzt_cmd_compress(argv[2]);
+		return lzt_cmd_compress(argv[2], 0);
+	if (argc == 3 && strcmp(argv[1], "--compress-fz1") == 0)
+		return lzt_cmd_compress(argv[2], 1);
+	if (argc == 3 && strcmp(argv[1], "--compress-fz2") == 0)
+		return lzt_cmd_compress(argv[2], 2);
+	if (argc == 2 && strcmp(argv[1], "--sizes-hex") == 0)
+		return lzt_cmd_sizes_hex();
 	if (argc == 3 && strcmp(argv[1], "--sample") == 0)
 		return lzt_cmd_sample(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "--decompress-hex") == 0)
@@ -532,7 +685,7 @@ main(int argc, char **argv)
 
 	lzt_refuse("empty blob", "", 0, "bad magic");
 	lzt_refuse("FZ", "FZ", 2, "bad magic");
-	lzt_refuse("FZ2", "FZ2\0", 4, "bad magic");
+	lzt_refuse("FZ3", "FZ3\0", 4, "bad magic");
 	lzt_refuse("no length", "FZ1", 3, "truncated length");
 	lzt_refuse("length cut", "FZ1\x80", 4, "truncated length");
 	lzt_refuse("6-byte length", "FZ1\x80\x80\x80\x80\x80\x00", 9,
@@ -564,7 +717,9 @@ main(int argc, char **argv)
 	    "trailing bytes at byte 6");
 	lzt_refuse("trailing token after empty", "FZ1\x00\x00" "a", 6,
 	    "trailing bytes at byte 4");
-	lzt_fuzz();
+	lzt_fz2();
+	lzt_fuzz(1);
+	lzt_fuzz(2);
 	lzt_ratio();
 	return done_testing();
 }
