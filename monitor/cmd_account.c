@@ -411,8 +411,10 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 			rc = -1;
 		if (i == 0)
 			a->last = r;
-		else if (i == 1)
+		else if (i == 1) {
+			history_expand_logins(r);	/* stored form -> JSON */
 			a->logins = r;
+		}
 		else if (i == 2) {
 			read_geo(a, r);
 			freeReplyObject(r);

@@ -313,6 +313,8 @@ history_fetch(redisContext *c, struct history *h)
 		if (got == 1)
 			rc = -1;
 		if (i == 0) {
+			/* :logins records too become their JSON here */
+			history_expand_logins(r);
 			h->rlogins = r;
 			continue;
 		}

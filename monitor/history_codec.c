@@ -2,15 +2,17 @@
 /*
  * history_codec.c - the stored form of the history records (message
  * records and login roll-ups, written by monitor/history.lua in the apply
- * script and by model.c) expanded back to the JSON records doc/redis.md
- * documents, byte for byte what the script wrote before it kept them
- * compact.  The stored form: slots separated by \37 (trailing empty ones
+ * script and by model.c; the recent attempts of :logins, written by
+ * model.c) expanded back to the JSON records doc/redis.md documents, byte
+ * for byte what the writers wrote before they kept them compact.  The stored form: slots separated by \37 (trailing empty ones
  * left out), a message's recipients after it, each after a \36; text slots
  * hold JSON string contents; times are seconds from a base (the day's
  * start, or the message's time); some slots are derived when empty (the
  * queue id and server from the hash field, the sender from the account,
  * the login's address and service from the message's).  history.lua's
- * header comment lists the slots.
+ * header comment lists the slots.  A :logins record: time (Unix
+ * microseconds), ip, service, result (o / f), mech, host, reason, attempts
+ * (absent: 1), every field of its JSON present.
  *
  * SECURITY: values come from Redis and hold attacker-controlled text.
  * Text slots are copied only when free of control bytes (the writers
@@ -34,6 +36,7 @@
 #define MSG_SLOTS	17
 #define RCPT_SLOTS	5
 #define RU_SLOTS	10
+#define LG_SLOTS	8
 
 /* A decoded value: text to copy (JSON string contents), raw bytes to
  * escape, a number (decimal text), a time (Unix seconds), a boolean. */
@@ -86,10 +89,10 @@ day_start(const char *day)
 	return logline_days_from_civil((int)v[0], (int)v[1], (int)v[2]) * 86400;
 }
 
-/* num - the decimal integer of a slot (an optional '-', digits); -1 when
- * it is not one */
+/* num_max - the decimal integer of a slot (an optional '-', at most max
+ * digits); -1 when it is not one */
 static int
-num(const struct val *s, int64_t *out)
+num_max(const struct val *s, int64_t *out, size_t max)
 {
 	size_t i = 0;
 	int neg = 0;
@@ -97,7 +100,7 @@ num(const struct val *s, int64_t *out)
 
 	if (s->n > 0 && s->p[0] == '-')
 		neg = 1, i = 1;
-	if (i == s->n || s->n - i > 15)
+	if (i == s->n || s->n - i > max)
 		return -1;
 	for (; i < s->n; i++) {
 		if (s->p[i] < '0' || s->p[i] > '9')
@@ -106,6 +109,12 @@ num(const struct val *s, int64_t *out)
 	}
 	*out = neg ? -v : v;
 	return 0;
+}
+
+static int
+num(const struct val *s, int64_t *out)
+{
+	return num_max(s, out, 15);
 }
 
 /* d_str - a text slot: absent when empty */
@@ -412,6 +421,18 @@ history_expand_rollup(struct buf *out, const char *day, const char *p,
 	buf_addc(out, '}');
 }
 
+/* replace - string reply e's value replaced by b's bytes */
+static void
+replace(redisReply *e, const struct buf *b)
+{
+	/* hiredis frees a reply's string with free() */
+	free(e->str);
+	e->str = xmalloc(b->len + 1);
+	memcpy(e->str, b->data ? b->data : "", b->len);
+	e->str[b->len] = '\0';
+	e->len = b->len;
+}
+
 void
 history_expand_day(redisReply *r, int what, const char *day,
     const char *acct, size_t alen)
@@ -435,12 +456,63 @@ history_expand_day(redisReply *r, int what, const char *day,
 			    acct, alen, e->str, (size_t)e->len);
 		else
 			history_expand_rollup(&b, day, e->str, (size_t)e->len);
-		/* hiredis frees a reply's string with free() */
-		free(e->str);
-		e->str = xmalloc(b.len + 1);
-		memcpy(e->str, b.data ? b.data : "", b.len);
-		e->str[b.len] = '\0';
-		e->len = b.len;
+		replace(e, &b);
+	}
+	buf_free(&b);
+}
+
+int
+history_expand_login(struct buf *out, const char *p, size_t n)
+{
+	struct val s[LG_SLOTS + 1];
+	static const char *const k[LG_SLOTS] = { "time", "ip", "service",
+	    "result", "mech", "host", "reason", "attempts" };
+	int64_t us, att;
+	size_t ns = split(p, n, SLOT_SEP, s, LG_SLOTS + 1), i;
+	char t[32];
+
+	if (ns < 4 || ns > LG_SLOTS || num_max(&s[0], &us, 18) == -1 ||
+	    s[3].n != 1 || (s[3].p[0] != 'o' && s[3].p[0] != 'f') ||
+	    (s[7].n > 0 && (s[7].p[0] < '1' || s[7].p[0] > '9' ||
+	    num(&s[7], &att) == -1)))
+		return -1;
+	time_format(us, t, sizeof(t));
+	buf_add(out, "{\"time\":\"", 9);
+	buf_adds(out, t);
+	for (i = 1; i < LG_SLOTS - 1; i++) {
+		buf_printf(out, "\",\"%s\":\"", k[i]);
+		if (i == 3)
+			buf_adds(out, s[3].p[0] == 'o' ? "ok" : "fail");
+		else
+			text(out, s[i].p, s[i].n);
+	}
+	buf_add(out, "\",\"attempts\":", 13);
+	if (s[7].n > 0)
+		buf_add(out, s[7].p, s[7].n);
+	else
+		buf_addc(out, '1');
+	buf_addc(out, '}');
+	return 0;
+}
+
+void
+history_expand_logins(redisReply *r)
+{
+	struct buf b;
+	size_t i;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return;
+	buf_init(&b);
+	for (i = 0; i < r->elements; i++) {
+		redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    (e->len > 0 && e->str[0] == '{'))
+			continue;
+		buf_reset(&b);
+		if (history_expand_login(&b, e->str, (size_t)e->len) == 0)
+			replace(e, &b);
 	}
 	buf_free(&b);
 }

@@ -3,9 +3,11 @@
  * history_codec.h - the stored (compact) form of an account's history
  * records, expanded back to their documented JSON (doc/redis.md): the
  * message records of <tag>:m:<day> and the login roll-ups of
- * <tag>:lr:<day>, which the apply script keeps compact (monitor/history.lua).
- * Every reader gets the JSON through history_expand_day, called where the
- * day hashes are read (history_fetch, cmd_account.c).
+ * <tag>:lr:<day>, which the apply script keeps compact (monitor/history.lua),
+ * and the recent attempts of <tag>:logins, which model.c keeps compact.
+ * Every reader gets the JSON through history_expand_day and
+ * history_expand_logins, called where those keys are read (history_fetch,
+ * cmd_account.c).
  *
  * SECURITY: stored records hold attacker-controlled text, kept JSON-escaped
  * by the writers; expansion copies it between quotes or escapes it again,
@@ -38,5 +40,13 @@ void history_expand_rollup(struct buf *out, const char *day, const char *p,
  * value already JSON (starting with '{') is kept */
 void history_expand_day(redisReply *r, int what, const char *day,
     const char *acct, size_t alen);
+/* history_expand_login - the JSON record of stored :logins record p (n
+ * bytes) appended to out; -1 (out unchanged) when p is not in the stored
+ * form */
+int history_expand_login(struct buf *out, const char *p, size_t n);
+/* history_expand_logins - the elements of an LRANGE reply of :logins
+ * replaced, in place, by their JSON; an element already JSON (starting with
+ * '{') or not in the stored form is kept */
+void history_expand_logins(redisReply *r);
 
 #endif

@@ -580,15 +580,6 @@ bucket(struct model *md, int64_t us, struct tb *t)
 	t->hh[0] = (char)('0' + h / 10);
 	t->hh[1] = (char)('0' + h % 10);
 	t->hh[2] = '\0';
-	t->iso[0] = '\0';
-}
-
-static const char *
-iso(struct tb *t)
-{
-	if (t->iso[0] == '\0')
-		time_format(t->us, t->iso, sizeof(t->iso));
-	return t->iso;
 }
 
 static void
@@ -752,27 +743,38 @@ login_detect(struct model *md, const struct fm_event *ev, struct tb *t,
 		det_add(md, s, ev, ok ? 'o' : 'f', t, n);
 }
 
+/* login_record - an attempt's :logins record in its stored form (doc/redis.md
+ * "Recent attempts"): slots separated by \37, the trailing empty ones left
+ * out: time (Unix us), ip, service, result (o / f), mech, host, reason,
+ * attempts (when not 1).  Text slots hold the JSON string contents, so no
+ * slot holds a byte below 0x20; history_expand_logins gives the JSON back */
 static void
 login_record(struct buf *b, const struct fm_event *ev, struct tb *t,
     const char *ip, int ok, int64_t n)
 {
+	const struct fm_str *v[3] = { &ev->mech, &ev->host, &ev->reason };
+	int i, gap = 0;
+
 	buf_reset(b);
-	buf_add(b, "{\"time\":\"", 9);
-	buf_adds(b, iso(t));
-	buf_add(b, "\",\"ip\":\"", 8);
+	buf_addi(b, t->us);
+	buf_addc(b, '\37');
 	buf_adds(b, ip);
-	buf_addc(b, '"');
-	jfield(b, "service", ev->service);
-	if (ok)
-		buf_add(b, ",\"result\":\"ok\"", 14);
-	else
-		buf_add(b, ",\"result\":\"fail\"", 16);
-	jfield(b, "mech", ev->mech);
-	jfield(b, "host", ev->host);
-	jfield(b, "reason", ev->reason);
-	buf_add(b, ",\"attempts\":", 12);
-	buf_addi(b, n);
-	buf_addc(b, '}');
+	buf_addc(b, '\37');
+	scripts_json_bin(b, ev->service.p, ev->service.len);
+	buf_add(b, ok ? "\37o" : "\37f", 2);
+	for (i = 0; i < 4; i++) {
+		if (i < 3 ? v[i]->len == 0 : n == 1) {
+			gap++;		/* written only when a slot follows */
+			continue;
+		}
+		for (; gap >= 0; gap--)
+			buf_addc(b, '\37');
+		gap = 0;
+		if (i < 3)
+			scripts_json_bin(b, v[i]->p, v[i]->len);
+		else
+			buf_addi(b, n);
+	}
 }
 
 /* rollup - the login in the batch's roll-up of its day, result, address

@@ -82,7 +82,6 @@ struct tb {
 	int64_t day_start;
 	char day[9];		/* "YYYYMMDD" */
 	char hh[3];		/* "00".."23" */
-	char iso[32];		/* ISO 8601, filled on demand */
 };
 
 struct model {

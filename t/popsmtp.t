@@ -89,13 +89,15 @@ sub replay {
 	return $r;
 }
 
-sub hexname { unpack 'H*', $_[0] }
-
+# list - the account's :logins records as every reader gets them (Redis
+# keeps them compact: `fumidai account --json`, all of them, newest first)
 sub list {
 	my ($r, $acct, $what) = @_;
-	my $out = $r->cli('LRANGE', "fm:{a:" . hexname($acct) . "}:$what",
-	    0, -1);
-	return map { decode_json($_) } grep { length } split /\n/, $out;
+	die "list: only logins" if $what ne 'logins';
+	my ($st, $out, $err) = run_cmd([ $bin, 'account', '--json', '-n', 0,
+	    '-c', $CONF, $acct ]);
+	die "fumidai account: $err" if $st != 0;
+	return @{ decode_json($out)->{logins} };
 }
 
 # msgs - the account's message records (the :m:<day> hashes, as the
