@@ -533,7 +533,7 @@ cmd_compact(int argc, char **argv)
 	struct fumidai *cf;
 	struct redisd *rd;
 	redisContext *c;
-	char through[9], err[512];
+	char through[9], err[512], line[256];
 	int64_t t0;
 	int ch, quiet = 0, rc = 0;
 	size_t i;
@@ -575,23 +575,18 @@ cmd_compact(int argc, char **argv)
 	    compact_pass(c, cf, through, &st, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fumidai: compact: %s\n", err);
 		rc = 1;
-	} else if (quiet) {
-		log_info("service=compact through=%s days=%llu fields=%llu "
+	} else {
+		snprintf(line, sizeof(line), "through=%s days=%llu fields=%llu "
 		    "raw_bytes=%llu stored_bytes=%llu left=%llu bad=%llu "
 		    "seconds=%.2f", through, (unsigned long long)st.days,
 		    (unsigned long long)st.fields, (unsigned long long)st.raw,
 		    (unsigned long long)st.stored,
 		    (unsigned long long)st.changed, (unsigned long long)st.bad,
 		    (double)(mono_us() - t0) / 1e6);
-		rc = st.bad ? 1 : 0;
-	} else {
-		printf("compact: through=%s days=%llu fields=%llu raw_bytes=%llu "
-		    "stored_bytes=%llu left=%llu bad=%llu seconds=%.2f\n",
-		    through, (unsigned long long)st.days,
-		    (unsigned long long)st.fields, (unsigned long long)st.raw,
-		    (unsigned long long)st.stored,
-		    (unsigned long long)st.changed, (unsigned long long)st.bad,
-		    (double)(mono_us() - t0) / 1e6);
+		if (quiet)
+			log_info("service=compact %s", line);
+		else
+			printf("compact: %s\n", line);
 		rc = st.bad ? 1 : 0;
 	}
 	if (c)
