@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "util.h"
+#include "web.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_MB };
 
@@ -129,6 +130,9 @@ static const struct opt opts[] = {
 	{ "web.base_url", OPT_STR, 0, 0, NULL, 0, F(web.base_url) },
 	{ "web.anonymous_loopback", OPT_INT, 0, 1, NULL, 0, F(web.anonymous_loopback) },
 	{ "web.assets", OPT_STR, 0, 0, PKGDATADIR "/web", 0, F(web.assets) },
+	{ "web.owner_login", OPT_STR, 0, 0, NULL, 0, F(web.owner_login) },
+	{ "web.owner_login_tls", OPT_STR, 0, 0, NULL, 0, F(web.owner_login_tls) },
+	{ "web.owner_login_verify", OPT_INT, 0, 1, NULL, 1, F(web.owner_login_verify) },
 };
 
 /* Settings with structure, checked by hand. */
@@ -326,6 +330,8 @@ conf_web(struct fumidai *cf, config_t *c, const char *file, char *err,
     size_t errlen)
 {
 	const char *u = cf->web.base_url;
+	struct web_owner_target ot;
+	char why[256];
 
 	if (cf->web.listen == NULL || strchr(cf->web.listen, ':') == NULL)
 		return bad(err, errlen, file, config_lookup(c, "web.listen"),
@@ -352,6 +358,9 @@ conf_web(struct fumidai *cf, config_t *c, const char *file, char *err,
 		    "web.anonymous_loopback"), "web.anonymous_loopback",
 		    "not with an https base_url: behind a reverse proxy on this "
 		    "machine everyone would come from loopback");
+	if (web_owner_target(cf, &ot, why, sizeof(why)) == -1)
+		return bad(err, errlen, file, config_lookup(c,
+		    "web.owner_login"), "web.owner_login", why);
 	if (cf->web.enabled && cf->web.admin_token == NULL &&
 	    cf->web.admin_password == NULL && !cf->web.anonymous_loopback)
 		return bad(err, errlen, file, config_lookup(c, "web.enabled"),

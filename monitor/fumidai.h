@@ -145,6 +145,10 @@ struct fumidai {
 		char *base_url;		/* "https://host:port" of owner links */
 		int anonymous_loopback;	/* admin pages open to 127/8 and ::1 */
 		char *assets;		/* directory of the front-end files */
+		char *owner_login;	/* "imap[s]://HOST:PORT" owners log in
+					 * against (web_owner.c), NULL: off */
+		char *owner_login_tls;	/* "starttls" (imap:// only), NULL */
+		int owner_login_verify;	/* check that server's certificate */
 	} web;
 };
 

@@ -2,7 +2,8 @@
 /*
  * web.c - the dashboard's HTTP server (see web.h): one evhttp on the exact
  * address of web.listen; routes /healthz, /o/<token> (owner links), POST
- * /login and /logout, /api/ (web_api.c) and the static front-end files.
+ * /login and /logout, /api/owner/login (web_owner.c), /api/ (web_api.c)
+ * and the static front-end files.
  *
  * Every answer gets the security headers first, so no path can forget
  * them.  Authentication is decided here once per request (struct web_who)
@@ -271,17 +272,24 @@ owner_link(struct web *w, struct evhttp_request *req, const char *tok)
 		send_page(req, 403, "This link is not valid.");
 		return;
 	}
+	buf_init(&c);
+	web_owner_cookie(w, &c, tok, exp - now);
+	redirect(req, "/owner.html", c.data);
+	buf_free(&c);
+}
+
+void
+web_owner_cookie(const struct web *w, struct buf *c, const char *tok,
+    int64_t maxage)
+{
 	/* Lax, not Strict: the link is opened from the owner's (web) mail, and
 	 * a browser withholds Strict cookies all along a navigation another
 	 * site started, so the 303 to /owner.html would arrive without it.
 	 * Lax sends it only with top-level GETs, which read nothing a page of
 	 * another site could see; the one POST needs X-Fumidai-CSRF. */
-	buf_init(&c);
-	buf_printf(&c, "fm_owner=%s; HttpOnly; SameSite=Lax; Path=/; "
-	    "Max-Age=%lld%s", tok, (long long)(exp - now),
+	buf_printf(c, "fm_owner=%s; HttpOnly; SameSite=Lax; Path=/; "
+	    "Max-Age=%lld%s", tok, (long long)maxage,
 	    w->secure ? "; Secure" : "");
-	redirect(req, "/owner.html", c.data);
-	buf_free(&c);
 }
 
 /* body - the request body (at most WEB_BODY_MAX bytes) into b */
@@ -531,6 +539,10 @@ request_cb(struct evhttp_request *req, void *arg)
 		redirect(req, "/login.html", "fm_owner=; Path=/; Max-Age=0");
 		return;
 	}
+	if (strcmp(path, "/api/owner/login") == 0) {
+		web_owner_login(w, req);
+		return;
+	}
 	who_init(w, req, &who);
 	if (strncmp(path, "/api/", 5) == 0)
 		api(w, req, path, &who);
@@ -691,6 +703,7 @@ web_new(struct event_base *base, const struct fumidai *cf, char *err,
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(w->http, request_cb, w);
+	w->owner = web_owner_new(base, w);
 	if ((w->resume = evtimer_new(base, accept_resume, w)) != NULL) {
 		accepting = w;
 		evconnlistener_set_error_cb(w->lst, accept_error);
@@ -707,6 +720,7 @@ web_free(struct web *w)
 		return;
 	if (accepting == w)
 		accepting = NULL;
+	web_owner_free(w->owner);	/* before evhttp frees its requests */
 	if (w->resume != NULL)
 		event_free(w->resume);
 	if (w->http != NULL)

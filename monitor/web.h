@@ -38,6 +38,7 @@ struct evhttp_request;
 struct evconnlistener;
 struct redisContext;
 struct geo;
+struct web_owner;
 
 #define WEB_ADMIN_COOKIE_TTL	(12 * 3600)	/* s a password login lasts */
 #define WEB_BODY_MAX		8192		/* bytes of a request body */
@@ -60,6 +61,8 @@ struct web {
 	int geo_tried;
 	int64_t fail_since;		/* start of the failed logins' minute */
 	int fails;			/* failed password logins in it */
+	struct web_owner *owner;	/* owners' IMAP logins (web_owner.c),
+					 * NULL when web.owner_login is unset */
 	struct event *resume;		/* accepting again after EMFILE */
 	int64_t accept_warned;		/* mono_us() of that warning */
 };
@@ -99,5 +102,48 @@ const char *web_learn_text(void);
 /* web_geo - the GeoIP databases of the configuration (opened on first
  * use; NULL when none or unusable, logged once) */
 struct geo *web_geo(struct web *w);
+
+/* web_owner_cookie - the Set-Cookie value of an owner token tok that
+ * lasts maxage s, into c (web.c: links and logins set the same cookie) */
+void web_owner_cookie(const struct web *w, struct buf *c, const char *tok,
+    int64_t maxage);
+
+/*
+ * Owners' login against the mail server's own IMAP authentication
+ * (web_owner.c; web.owner_login).  POST /api/owner/login with
+ * {"account","password"} (and X-Fumidai-CSRF) becomes the owner cookie
+ * when the IMAP server accepts them (AUTHENTICATE PLAIN, on the event
+ * loop).  See web_owner.c for the limits.
+ */
+#define WEB_OWNER_PLAIN		0	/* imap://, loopback only */
+#define WEB_OWNER_STARTTLS	1	/* imap:// and owner_login_tls */
+#define WEB_OWNER_IMAPS		2	/* imaps:// */
+#define WEB_OWNER_TIMEOUT_S	10	/* a whole login attempt */
+#define WEB_OWNER_FAILS		5	/* failures per window, then 429 */
+#define WEB_OWNER_WINDOW_S	600	/* per client address and account */
+#define WEB_OWNER_SLOTS		4096	/* addresses and accounts remembered */
+#define WEB_OWNER_PENDING	64	/* attempts in flight at once */
+#define WEB_OWNER_ACCOUNT_MAX	256	/* bytes of an account */
+#define WEB_OWNER_PASSWORD_MAX	1024	/* bytes of a password */
+
+struct web_owner_target {
+	char host[256];		/* a name or an address (no brackets) */
+	int port;
+	int mode;		/* WEB_OWNER_* */
+	int numeric;		/* host is an address */
+};
+
+/* web_owner_target - web.owner_login and web.owner_login_tls of cf into
+ * t: 1, or 0 when unset, or -1 + err (for conf.c too) */
+int web_owner_target(const struct fumidai *cf, struct web_owner_target *t,
+    char *err, size_t errlen);
+/* web_owner_new - NULL when web.owner_login is unset; w is borrowed */
+struct web_owner *web_owner_new(struct event_base *base, struct web *w);
+/* web_owner_free - drop the attempts in flight (their requests are not
+ * answered: evhttp frees them); NULL is fine */
+void web_owner_free(struct web_owner *o);
+/* web_owner_login - /api/owner/login: GET says {"enabled":true|false}
+ * (for the login page), POST logs in (404 when off) */
+void web_owner_login(struct web *w, struct evhttp_request *req);
 
 #endif
