@@ -30,10 +30,16 @@
 -- reason, cc, city, asn, asorg: model.c writes it so, the script merges.
 -- The same record always gives the same bytes.
 --
+-- The chunk runs again at every call, so the memo tables below (times,
+-- day starts, the account name of a tag) last one call: a message's times
+-- and names are converted once however often its record is decoded and
+-- encoded.
+--
 -- SECURITY: every string is attacker-controlled; it is only escaped,
 -- compared and stored, never interpreted.
 
 local FMH = {}
+local fmh_memo = {secs = {}, iso = {}, day = {}, acct = {}}
 
 local function fmh_civil(y, m, d)
   if m <= 2 then y = y - 1 end
@@ -44,7 +50,7 @@ local function fmh_civil(y, m, d)
   return era * 146097 + doe - 719468
 end
 
-local function fmh_iso(t)
+local function fmh_iso_calc(t)
   local z = math.floor(t / 86400)
   local s = t - z * 86400
   z = z + 719468
@@ -61,9 +67,18 @@ local function fmh_iso(t)
     math.floor(s / 3600), math.floor(s / 60) % 60, s % 60)
 end
 
+local function fmh_iso(t)
+  if t ~= t then return fmh_iso_calc(t) end
+  local v = fmh_memo.iso[t]
+  if not v then
+    v = fmh_iso_calc(t)
+    fmh_memo.iso[t] = v
+  end
+  return v
+end
+
 -- the time "YYYY-MM-DDTHH:MM:SSZ" v in Unix seconds, when it is exactly so
-local function fmh_secs(v)
-  if type(v) ~= 'string' then return nil end
+local function fmh_secs_calc(v)
   local y, mo, d, h, mi, s = string.match(v,
     '^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)Z$')
   if not y then return nil end
@@ -73,9 +88,24 @@ local function fmh_secs(v)
   return t
 end
 
+local function fmh_secs(v)
+  if type(v) ~= 'string' then return nil end
+  local t = fmh_memo.secs[v]
+  if t == nil then
+    t = fmh_secs_calc(v) or false
+    fmh_memo.secs[v] = t
+  end
+  return t or nil
+end
+
 function FMH.daystart(day)
-  return fmh_civil(tonumber(string.sub(day, 1, 4)),
-    tonumber(string.sub(day, 5, 6)), tonumber(string.sub(day, 7, 8))) * 86400
+  local t = fmh_memo.day[day]
+  if not t then
+    t = fmh_civil(tonumber(string.sub(day, 1, 4)),
+      tonumber(string.sub(day, 5, 6)), tonumber(string.sub(day, 7, 8))) * 86400
+    fmh_memo.day[day] = t
+  end
+  return t
 end
 
 local function fmh_jesc(c)
@@ -84,6 +114,7 @@ local function fmh_jesc(c)
 end
 
 local function fmh_esc(v)
+  if type(v) == 'string' and not string.find(v, '[%c"\\]') then return v end
   return (string.gsub(tostring(v), '[%c"\\]', fmh_jesc))
 end
 
@@ -163,15 +194,21 @@ local function fmh_join(t)
   return table.concat(t, '\31', 1, n)
 end
 
+local function fmh_unhex(h)
+  return string.char(tonumber(h, 16))
+end
+
 -- what the field "<host>|<qid>" and the account's tag give
 local function fmh_derived(base, field)
   local host, qid = string.match(field, '^(.*)|([^|]*)$')
-  local hex = string.match(base, '{a:(%x*)}$')
-  local acct = hex and string.gsub(hex, '%x%x', function(h)
-    return string.char(tonumber(h, 16))
-  end)
+  local acct = fmh_memo.acct[base]
+  if acct == nil then
+    local hex = string.match(base, '{a:(%x*)}$')
+    acct = hex and string.gsub(hex, '%x%x', fmh_unhex) or false
+    fmh_memo.acct[base] = acct
+  end
   if host == '' then host = nil end
-  return host, qid, acct
+  return host, qid, acct or nil
 end
 
 -- the sender's domain (after its last "@"), which a Message-ID often ends in

@@ -27,6 +27,15 @@
 -- countries >= countries, or from AS numbers >= asns (0: never), is noted
 -- for the detector with all those sessions.
 --
+-- Cost: an active account's :sess_end is full (cap sessions that ended
+-- within max_age), and it is read by every call that holds an E
+-- operation.  So the records are parsed once per call (a country and AS
+-- number when first needed), a trim finds the oldest by one scan rather
+-- than a sort, a start skips :sess_end when nothing in it ended after it,
+-- and the writes of a run of E operations go out together at its end (one
+-- HSET, HDEL and EXPIRE per key): the keys end as if each operation had
+-- been written in turn.
+--
 -- SECURITY: fields and records are opaque bytes here, compared and stored
 -- as they are.  t, cc, asn and ip are read from records that sessions.c
 -- wrote with t, cc and asn first, cc as two capitals or empty, ip as
@@ -44,72 +53,149 @@ local function fm_sess_cfg(s)
   return {age = c[1], cap = c[2], on = c[3], cc = c[4], asn = c[5]}
 end
 
--- fm_sess_load - a hash of records into {field = {t, te, r}}
+-- fm_sess_load - a hash of records into {field = {t, te, r}}, and the
+-- latest te; te is looked for only in a record ending in a digit and '}'
+-- (an open session's ends in '"}'), in its tail first: ',"te":N}' can only
+-- match there
 local function fm_sess_load(key)
-  local h, all = {}, redis.call('HGETALL', key)
+  local h, all, max = {}, redis.call('HGETALL', key), nil
   for j = 1, #all, 2 do
-    local r = all[j + 1]
+    local r, te = all[j + 1], nil
+    local b = string.byte(r, -2)
+    if b and b >= 48 and b <= 57 then
+      te = tonumber(string.match(string.sub(r, -40), ',"te":(%-?%d+)}$') or
+        string.match(r, ',"te":(%-?%d+)}$'))
+      if te and (not max or te > max) then max = te end
+    end
     h[all[j]] = {t = tonumber(string.match(r,
-      '^{"start":"[^"]*","t":(%-?%d+)')) or 0,
-      te = tonumber(string.match(r, ',"te":(%-?%d+)}$')), r = r}
+      '^{"start":"[^"]*","t":(%-?%d+)')) or 0, te = te, r = r}
   end
-  return h
+  return h, max
 end
 
--- fm_sess_trim - drop the entries of h whose time (start, or end with te)
--- is max_age before now, then the oldest past cap
-local function fm_sess_trim(S, h, key, now, te)
-  local del, all = {}, {}
+-- fm_sess_put, fm_sess_del - note a field set or deleted in key k of S
+-- for fm_sess_flush: S.w[k] lists the fields in the order of their first
+-- change, and maps each to true when its last change deleted it
+local function fm_sess_put(S, k, f)
+  local w = S.w[k]
+  if w[f] == nil then w[#w + 1] = f end
+  w[f] = false
+end
+
+local function fm_sess_del(S, k, f)
+  local w = S.w[k]
+  if w[f] == nil then w[#w + 1] = f end
+  w[f] = true
+end
+
+-- fm_sess_flush - one HSET of the fields set, one HDEL of those deleted,
+-- then the EXPIRE each operation would have left, per key
+local function fm_sess_flush(S)
+  for _, k in ipairs({S.key, S.ekey}) do
+    local w, h = S.w[k], k == S.key and S.h or S.e
+    local set, del = {}, {}
+    for _, f in ipairs(w) do
+      if w[f] then
+        del[#del + 1] = f
+      else
+        set[#set + 1] = f
+        set[#set + 1] = h[f].r
+      end
+    end
+    for j = 1, #set, 1000 do
+      redis.call('HSET', k, unpack(set, j, math.min(j + 999, #set)))
+    end
+    for j = 1, #del, 500 do
+      redis.call('HDEL', k, unpack(del, j, math.min(j + 499, #del)))
+    end
+    if S.x[k] and next(h) then redis.call('EXPIRE', k, S.cfg.age) end
+    S.w[k], S.x[k] = {}, nil
+  end
+end
+
+-- fm_sess_trim - drop the entries of h (key k) whose time (start, or end
+-- with te) is max_age before now, then the oldest past cap; h is at most
+-- one past cap at a start or an end, so the oldest is what the scan found
+local function fm_sess_trim(S, h, k, now, te)
+  local del, n, lim, mf, mt = nil, 0, now - S.cfg.age, nil, nil
   for f, s in pairs(h) do
     local t = te and (s.te or s.t) or s.t
-    if t <= now - S.cfg.age then
+    if t <= lim then
+      del = del or {}
       del[#del + 1] = f
     else
-      all[#all + 1] = {t, f}
+      n = n + 1
+      if not mt or t < mt or (t == mt and f < mf) then mf, mt = f, t end
     end
   end
-  if #all > S.cfg.cap then
+  for _, f in ipairs(del or {}) do
+    h[f] = nil
+    fm_sess_del(S, k, f)
+  end
+  if n - S.cfg.cap == 1 then
+    h[mf] = nil
+    fm_sess_del(S, k, mf)
+  elseif n > S.cfg.cap then
+    local all = {}
+    for f, s in pairs(h) do
+      all[#all + 1] = {te and (s.te or s.t) or s.t, f}
+    end
     table.sort(all, function(a, b)
       return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
     end)
-    for j = 1, #all - S.cfg.cap do del[#del + 1] = all[j][2] end
-  end
-  for _, f in ipairs(del) do h[f] = nil end
-  for j = 1, #del, 500 do
-    redis.call('HDEL', key, unpack(del, j, math.min(j + 499, #del)))
+    for j = 1, n - S.cfg.cap do
+      h[all[j][2]] = nil
+      fm_sess_del(S, k, all[j][2])
+    end
   end
 end
 
--- fm_sess_place - the country code and AS number of a record
-local function fm_sess_place(r)
-  local cc, asn = string.match(r,
-    '^{"start":"[^"]*","t":%-?%d+,"cc":"(%u*)","asn":(%d+)')
-  return cc or '', asn or '0'
+-- fm_sess_place - the country code and AS number of a session (its
+-- record's, read once)
+local function fm_sess_place(s)
+  if not s.cc then
+    local cc, asn = string.match(s.r,
+      '^{"start":"[^"]*","t":%-?%d+,"cc":"(%u*)","asn":(%d+)')
+    s.cc, s.asn = cc or '', asn or '0'
+  end
+  return s.cc, s.asn
+end
+
+-- fm_sess_ended - the sessions of :sess_end that ended after t
+local function fm_sess_ended(S, t)
+  local out = {}
+  if S.emax and S.emax > t then
+    for k, s in pairs(S.e) do
+      if s.te and s.te > t then out[k] = s end
+    end
+  end
+  return out
 end
 
 -- fm_sess_check - note the start at t when the sessions open at t come
 -- from enough countries or networks
 local function fm_sess_check(S, t, f)
   local C = S.cfg
-  local ccs, asns, list = {}, {}, {}
-  local nc, na = 0, 0
-  local function add(k, s)
-    local cc, asn = fm_sess_place(s.r)
-    if cc ~= '' and not ccs[cc] then
-      ccs[cc] = true
-      nc = nc + 1
+  local ccs, asns, nc, na = {}, {}, 0, 0
+  local ended = fm_sess_ended(S, t)
+  for _, h in ipairs({S.h, ended}) do
+    for _, s in pairs(h) do
+      local cc, asn = fm_sess_place(s)
+      if cc ~= '' and not ccs[cc] then
+        ccs[cc] = true
+        nc = nc + 1
+      end
+      if asn ~= '0' and not asns[asn] then
+        asns[asn] = true
+        na = na + 1
+      end
     end
-    if asn ~= '0' and not asns[asn] then
-      asns[asn] = true
-      na = na + 1
-    end
-    list[#list + 1] = {s.t, k, s.r}
-  end
-  for k, s in pairs(S.h) do add(k, s) end
-  for k, s in pairs(S.e) do
-    if s.te and s.te > t then add(k, s) end
   end
   if nc < C.cc and (C.asn == 0 or na < C.asn) then return end
+  local list = {}
+  for _, h in ipairs({S.h, ended}) do
+    for k, s in pairs(h) do list[#list + 1] = {s.t, k, s.r} end
+  end
   table.sort(list, function(a, b)
     return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
   end)
@@ -127,39 +213,43 @@ end
 local function fm_sess_end(S, f, t, iso)
   local s = S.h[f]
   S.h[f] = nil
-  redis.call('HDEL', S.key, f)
+  fm_sess_del(S, S.key, f)
   if S.cfg.on ~= 1 then return end
   local k = f .. '|' .. s.t
   local r = string.sub(s.r, 1, -2) .. ',"end":"' .. iso .. '","te":' ..
     string.format('%d', t) .. '}'
   S.e[k] = {t = s.t, te = t, r = r}
-  redis.call('HSET', S.ekey, k, r)
+  if not S.emax or t > S.emax then S.emax = t end
+  fm_sess_put(S, S.ekey, k)
   fm_sess_trim(S, S.e, S.ekey, S.now, true)
-  redis.call('EXPIRE', S.ekey, S.cfg.age)
+  S.x[S.ekey] = true
 end
 
--- fm_session - the E operation at A[i]; returns the index after it
+-- fm_session - the E operation at A[i]; returns the index after it.  The
+-- last of a run of E operations writes the run's changes.
 local function fm_session(A, i, base)
   local kind, f, t, rec = A[i + 2], A[i + 3], tonumber(A[i + 4]), A[i + 5]
   local S = FM_SESS.s
   if not S then
     S = {key = base .. A[i + 1], ekey = base .. A[i + 1] .. '_end',
-      cfg = fm_sess_cfg(A[i + 6]), now = t}
+      cfg = fm_sess_cfg(A[i + 6]), now = t, w = {}, x = {}}
+    S.w[S.key], S.w[S.ekey] = {}, {}
     S.h = fm_sess_load(S.key)
-    S.e = S.cfg.on == 1 and fm_sess_load(S.ekey) or {}
+    if S.cfg.on == 1 then S.e, S.emax = fm_sess_load(S.ekey) else S.e = {} end
     FM_SESS.s = S
   end
   if t > S.now then S.now = t end
   if kind == 's' then
     if t > S.now - S.cfg.age then
       S.h[f] = {t = t, r = rec}
-      redis.call('HSET', S.key, f, rec)
+      fm_sess_put(S, S.key, f)
       fm_sess_trim(S, S.h, S.key, S.now, false)
-      redis.call('EXPIRE', S.key, S.cfg.age)
+      S.x[S.key] = true
       if S.cfg.on == 1 and S.h[f] then fm_sess_check(S, t, f) end
     end
   elseif S.h[f] then
     fm_sess_end(S, f, t, rec)
   end
+  if A[i + 7] ~= 'E' then fm_sess_flush(S) end
   return i + 7
 end
