@@ -6,7 +6,7 @@
  * (:c:<day>), login roll-ups (:lr:<day>) and messages (:m:<day>).  Once the
  * day is archive_after_days older than the newest event, `fumidai compact`
  * folds them into one compressed string, :h:<day> (monitor/lz.c), which
- * keeps everything they held in about a third of the memory.  The daemon
+ * keeps everything they held in less than half the memory.  The daemon
  * runs the pass as a child process whenever the event time passes a day
  * (replay also runs a last pass before it exits); readers go through
  * compact_day_cmd, which gives an archived day, a live one or a mix of both
