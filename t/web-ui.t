@@ -164,6 +164,7 @@ web = {
   admin_password = "$PASSWORD";
   secret = "$SECRET";
   base_url = "$base";
+  owner_login = "imap://127.0.0.1:1";	# closed: the form shows, logins get 503
 };
 EOF
 my ($st, $out, $err) = run_cmd([ $bin, 'replay', '--no-progress', '-c', $conf,

@@ -103,6 +103,20 @@ async function unauthenticated(browser) {
 	    JSON.stringify(cookies));
 	const errs = bad.filter((b) => !b.startsWith('HTTP '));
 	check(errs.length === 0, 'login page: no script errors or failed requests', errs.join('\n'));
+	// the owners' form: web.owner_login names a closed loopback port here,
+	// so the mail server "cannot be reached" (a 503, said on the page)
+	check(await page.isVisible('#ownerform'), 'the login page shows the owners\' form (web.owner_login)');
+	await page.fill('#oaccount', spec.xss.name);
+	await page.fill('#opassword', 'not-the-password');
+	const [or] = await Promise.all([
+		page.waitForResponse((x) => new URL(x.url()).pathname === '/api/owner/login' &&
+		    x.request().method() === 'POST'),
+		page.click('#ownerlogin')]);
+	check(or.status() === 503, 'owner login with the mail server down: 503', `got ${or.status()}`);
+	await page.waitForFunction(() => document.getElementById('ownermsg').className === 'error');
+	check(await text(page, '#ownermsg') === 'The mail server cannot be reached. Try again later.',
+	    'the owners\' form says the mail server cannot be reached', await text(page, '#ownermsg'));
+	check(!(await ctx.cookies()).some((c) => c.name === 'fm_owner'), 'and gives no owner cookie');
 	await ctx.close();
 }
 
