@@ -415,6 +415,9 @@ struct compactor {
 	pid_t pid;			/* running child, 0: none */
 	char done[9];			/* newest day a child was started for */
 	char want[9];			/* newest day to archive */
+	int again;			/* batches applied during the pass of
+					 * done: one more pass of it (once) */
+	int agained;			/* that second pass ran */
 };
 
 static void
@@ -439,6 +442,8 @@ compactor_start(struct compactor *cm)
 		cm->pid = 0;
 		return;
 	}
+	if (strcmp(cm->want, cm->done) != 0)	/* a new day */
+		cm->again = cm->agained = 0;
 	memcpy(cm->done, cm->want, sizeof(cm->done));
 	evtimer_add(cm->ev, &tv);
 }
@@ -467,6 +472,12 @@ compactor_cb(evutil_socket_t fd, short what, void *arg)
 	cm->pid = 0;
 	if (strcmp(cm->want, cm->done) > 0)
 		compactor_start(cm);
+	else if (cm->again && !cm->agained) {
+		/* what landed on the day while it was being archived (a
+		 * delivery past midnight) is folded now, not a day later */
+		cm->agained = 1;
+		compactor_start(cm);
+	}
 }
 
 struct compactor *
@@ -491,6 +502,8 @@ compactor_tick(struct compactor *cm, int64_t us)
 	if (cm == NULL)
 		return;
 	compact_through(cm->cf, us, through);
+	if (cm->pid != 0 && strcmp(through, cm->done) == 0)
+		cm->again = 1;
 	if (through[0] == '\0' || strcmp(through, cm->want) <= 0)
 		return;
 	memcpy(cm->want, through, sizeof(cm->want));
