@@ -356,7 +356,10 @@ api_history(struct web *w, struct evhttp_request *req, struct buf *b,
 	h.fmt = FMT_JSON;
 	buf_init(&nd);
 	buf_init(&k);
-	if (history_fetch(w->rc, &h) == -1 && (w->rc == NULL || w->rc->err)) {
+	/* NOSCRIPT: Redis lost its scripts (a restart behind a proxy, SCRIPT
+	 * FLUSH); a new connection loads the archive script again */
+	if (history_fetch(w->rc, &h) == -1 && (w->rc == NULL || w->rc->err ||
+	    strstr(h.err, "NOSCRIPT") != NULL)) {
 		log_warnx("service=web msg=\"history: %s\"", h.err);
 		web_redis_lost(w);
 		web_error(req, 503, "Redis is not reachable");

@@ -168,10 +168,17 @@ login_exists(struct web *w, const struct buf *acct, const struct verdict *v)
 		api_free_replies(r, 2);		/* one may have come */
 		return -1;
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (has_field(r[i], &v->key))
 			found = 1;
+		/* Redis lost its scripts: reconnect (and load them) next time */
+		if (r[i] != NULL && r[i]->type == REDIS_REPLY_ERROR &&
+		    strncmp(r[i]->str, "NOSCRIPT", 8) == 0)
+			found = -1;
+	}
 	api_free_replies(r, 2);
+	if (found == -1)
+		web_redis_lost(w);
 	return found;
 }
 

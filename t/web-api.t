@@ -206,6 +206,14 @@ is_deeply([$roll[0]{result}, $roll[0]{ip}, $roll[0]{service},
     $roll[0]{n} // $roll[0]{count}], ['ok', '127.0.1.10', 'imap', 2],
     '... two IMAP logins from one address');
 is($roll[0]{key}, 'ok|127.0.1.10|imap', '... with its feedback key');
+
+# Redis losing its scripts (SCRIPT FLUSH): at most one 503, then the
+# dashboard reconnects, loads the archive script again and answers as before
+$redis->cli('SCRIPT', 'FLUSH');
+my $again = get("/api/account?a=$ahex", %admin);
+$again = get("/api/account?a=$ahex", %admin) if $again->{status} == 503;
+is($again->{status}, 200, 'after SCRIPT FLUSH the account page works again');
+is_deeply(json($again)->{logins}, $acc->{logins}, '... with the same roll-ups');
 is(get('/api/account?a=zz', %admin)->{status}, 400, 'a bad hex name: 400');
 # times whose microseconds overflow 64 bits are refused, not wrapped around
 for my $q ('since=-99999999999999w', 'until=99999999999999',
