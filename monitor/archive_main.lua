@@ -2,8 +2,10 @@
 -- (monitor/compact.c; the build puts lz.lua and archive.lua before this)
 -- KEYS   the day's :c:<day>, :lr:<day> and :m:<day> hashes, then its
 --        :h:<day> archive (one account: one Cluster slot)
--- ARGV   "get" kind      the day hash of kind ("c", "l" or "m") merged
---                        with the archive, in HGETALL's shape
+-- ARGV   "raw" kind      {archive or "", HGETALL of the day hash of kind
+--                        ("c", "l" or "m")}: the readers merge them
+--        "get" kind      the day hash of kind merged with the archive, in
+--                        HGETALL's shape (the same merge, done in Lua)
 --        "read"          {token, c, l, m, live, bad}: the three merged
 --                        hashes, the fields the live hashes hold, 1 when
 --                        an archive is there but cannot be read (else 0),
@@ -15,6 +17,16 @@
 --                        (something was written meanwhile: read again)
 local KS = {c = 1, l = 2, m = 3}
 local mode, call = ARGV[1], redis.call
+
+if mode == 'raw' then
+  -- what readers merge themselves (compact.c): no decoding in Redis, so a
+  -- huge archived day costs Redis a GET, not a decompression
+  local j = KS[ARGV[2]]
+  if not j then return redis.error_reply('fumidai: bad archive kind') end
+  local blob = redis.pcall('GET', KEYS[4])
+  if type(blob) ~= 'string' then blob = '' end
+  return {blob, call('HGETALL', KEYS[j])}
+end
 
 if mode == 'get' then
   local j = KS[ARGV[2]]

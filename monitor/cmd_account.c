@@ -357,6 +357,7 @@ day_recent(redisContext *c, struct account *a, size_t d, char *err,
 	if ((got = store_sync_reply(c, &r, err, errlen)) == -1)
 		return -1;
 	rc |= got == 1;
+	compact_day_reply(&r, "lr");
 	history_expand_day(r, HISTORY_DAY_LR, a->days[d].name, a->name.data,
 	    a->name.len);
 	read_lr(a, r);
@@ -364,6 +365,7 @@ day_recent(redisContext *c, struct account *a, size_t d, char *err,
 	if ((got = store_sync_reply(c, &r, err, errlen)) == -1)
 		return -1;
 	rc |= got == 1;
+	compact_day_reply(&r, "m");
 	history_expand_day(r, HISTORY_DAY_M, a->days[d].name, a->name.data,
 	    a->name.len);
 	a->mdays[d] = r;
@@ -424,6 +426,7 @@ fetch(redisContext *c, const struct fumidai *cf, struct account *a, int show,
 		} else {
 			struct day *d = &a->days[i - FIXED];
 
+			compact_day_reply(&r, "c");
 			read_day(d, r);
 			got = i - FIXED < ROLLUP_DAYS ? day_recent(c, a,
 			    i - FIXED, err, errlen) : 0;

@@ -318,6 +318,9 @@ history_fetch(redisContext *c, struct history *h)
 			h->rlogins = r;
 			continue;
 		}
+		/* archived days are merged here, in C */
+		compact_day_reply(&r, h->logins && (i - 1) % per == 0 ?
+		    "lr" : "m");
 		h->rdays[h->nrdays++] = r;
 		/* the one place the stored form becomes the JSON records */
 		if (h->logins && (i - 1) % per == 0) {

@@ -47,6 +47,12 @@
 #define PIPE		64	/* account days read, then written, at once */
 #define POLL_MS		500	/* the daemon's waitpid polling */
 
+/* an archived field and its value, pointing into the raw archive */
+struct apair {
+	const char *f, *v;
+	size_t fl, vl;
+};
+
 /* one account day: its subject tag ("<prefix>{a:<hex>}") and day */
 struct aday {
 	char *tag;
@@ -211,7 +217,7 @@ compact_day_cmd(redisContext *c, const struct fumidai *cf, const char *acct,
 {
 	struct aday d;
 	struct buf tag;
-	const char *argv[2] = { "get", strcmp(kind, "lr") == 0 ? "l" : kind };
+	const char *argv[2] = { "raw", strcmp(kind, "lr") == 0 ? "l" : kind };
 	size_t lens[2] = { 3, 1 };
 
 	buf_init(&tag);
@@ -221,6 +227,185 @@ compact_day_cmd(redisContext *c, const struct fumidai *cf, const char *acct,
 	snprintf(d.day, sizeof(d.day), "%s", day);
 	day_cmd(c, &d, 2, argv, lens);
 	buf_free(&tag);
+}
+
+/* get_varint - a LEB128 varint at *p (< end) into *v; -1 when bad */
+static int
+get_varint(const unsigned char **p, const unsigned char *end, size_t *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < 5 && *p < end; i++) {
+		*v |= (size_t)(**p & 0x7f) << (7 * i);
+		if (*(*p)++ < 0x80)
+			return 0;
+	}
+	return -1;
+}
+
+static redisReply *
+str_reply(const char *p, size_t n)
+{
+	redisReply *r = xcalloc(1, sizeof(*r));
+
+	r->type = REDIS_REPLY_STRING;
+	r->str = xmalloc(n + 1);	/* hiredis frees it with free() */
+	memcpy(r->str, p, n);
+	r->str[n] = '\0';
+	r->len = n;
+	return r;
+}
+
+/* arch_find - the index of field f among the n archived pairs (sorted by
+ * field bytes, as the pass writes them), or -1 */
+static long
+arch_find(const struct apair *a, size_t n, const redisReply *f)
+{
+	size_t lo = 0, hi = n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = memcmp(a[mid].f, f->str, FM_MIN(a[mid].fl, f->len));
+		if (c == 0)
+			c = (a[mid].fl > f->len) - (a[mid].fl < f->len);
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int
+apair_cmp(const void *x, const void *y)
+{
+	const struct apair *a = x, *b = y;
+	int c = memcmp(a->f, b->f, FM_MIN(a->fl, b->fl));
+
+	return c ? c : (a->fl > b->fl) - (a->fl < b->fl);
+}
+
+/* arch_pairs - the entries of kind in raw archive [p, end) into *out (they
+ * point into raw), sorted by field; their number, or -1 when damaged */
+static long
+arch_pairs(const unsigned char *p, const unsigned char *end, char kind,
+    struct apair **out)
+{
+	struct apair *v = NULL;
+	size_t n = 0, cap = 0, fl, vl;
+	const unsigned char *f;
+	int sorted = 1;
+	char k;
+
+	while (p < end) {
+		k = (char)*p++;
+		if (get_varint(&p, end, &fl) == -1 || fl > (size_t)(end - p))
+			goto bad;
+		f = p;
+		p += fl;
+		if (get_varint(&p, end, &vl) == -1 || vl > (size_t)(end - p))
+			goto bad;
+		if (k == kind) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[n].f = (const char *)f;
+			v[n].fl = fl;
+			v[n].v = (const char *)p;
+			v[n].vl = vl;
+			if (n > 0 && apair_cmp(&v[n - 1], &v[n]) > 0)
+				sorted = 0;
+			n++;
+		}
+		p += vl;
+	}
+	if (!sorted)
+		qsort(v, n, sizeof(*v), apair_cmp);
+	*out = v;
+	return (long)n;
+bad:
+	free(v);
+	return -1;
+}
+
+/* merged - the archived pairs a (n of them) with the live hash reply r
+ * over them (counters, kind 'c', added), as a new HGETALL-shaped reply */
+static redisReply *
+merged(const struct apair *a, size_t n, const redisReply *r, char kind)
+{
+	redisReply *out = xcalloc(1, sizeof(*out));
+	const redisReply *lv;
+	char *taken = xcalloc(n + 1, 1), num[32];
+	size_t i, m = r->elements / 2, k = 0;
+	long at;
+
+	out->type = REDIS_REPLY_ARRAY;
+	out->element = xcalloc(2 * (n + m) + 1, sizeof(*out->element));
+	for (i = 0; i < m; i++) {
+		const redisReply *f = r->element[2 * i];
+
+		lv = r->element[2 * i + 1];
+		out->element[k++] = str_reply(f->str, f->len);
+		if ((at = arch_find(a, n, f)) >= 0 && kind == 'c') {
+			/* the archived value is not NUL-terminated */
+			snprintf(num, sizeof(num), "%.*s",
+			    (int)FM_MIN(a[at].vl, sizeof(num) - 1), a[at].v);
+			snprintf(num, sizeof(num), "%lld",
+			    strtoll(lv->str, NULL, 10) + strtoll(num, NULL, 10));
+			out->element[k++] = str_reply(num, strlen(num));
+		} else
+			out->element[k++] = str_reply(lv->str, lv->len);
+		if (at >= 0)
+			taken[at] = 1;
+	}
+	for (i = 0; i < n; i++)
+		if (!taken[i]) {
+			out->element[k++] = str_reply(a[i].f, a[i].fl);
+			out->element[k++] = str_reply(a[i].v, a[i].vl);
+		}
+	out->elements = k;
+	free(taken);
+	return out;
+}
+
+void
+compact_day_reply(redisReply **rp, const char *kind)
+{
+	redisReply *r = *rp, *live;
+	struct apair *a = NULL;
+	struct buf raw;
+	char err[128], k = strcmp(kind, "lr") == 0 ? 'l' : kind[0];
+	long n = -1;
+	size_t i;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY ||
+	    r->element[1]->elements % 2)
+		return;		/* an error reply: the caller's to see */
+	live = r->element[1];
+	for (i = 0; i < live->elements; i++)
+		if (live->element[i]->type != REDIS_REPLY_STRING)
+			return;
+	buf_init(&raw);
+	/* a damaged archive reads as absent, as in the scripts */
+	if (r->element[0]->len > 0 && lz_decompress(r->element[0]->str,
+	    r->element[0]->len, &raw, err, sizeof(err)) == 0)
+		n = arch_pairs((const unsigned char *)raw.data,
+		    (const unsigned char *)raw.data + raw.len, k, &a);
+	if (n < 0) {
+		r->element[1] = NULL;		/* the live hash as it is */
+		*rp = live;
+	} else
+		*rp = merged(a, (size_t)n, live, k);
+	freeReplyObject(r);
+	free(a);
+	buf_free(&raw);
 }
 
 static void

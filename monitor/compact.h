@@ -39,11 +39,17 @@ void compact_through(const struct fumidai *cf, int64_t us, char out[9]);
 int compact_pass(struct redisContext *c, const struct fumidai *cf,
     const char *through, struct compact_stats *st, char *err, size_t errlen);
 /* compact_day_cmd - append (pipelined) the command that reads day hash
- * kind ("c", "lr" or "m") of the account on day, archive included; its
- * reply is shaped as HGETALL's.  The connection must have the archive
+ * kind ("c", "lr" or "m") of the account on day, archive included; hand
+ * its reply to compact_day_reply.  The connection must have the archive
  * script loaded (store_connect_sync does it). */
 void compact_day_cmd(struct redisContext *c, const struct fumidai *cf,
     const char *acct, size_t len, const char *kind, const char *day);
+struct redisReply;
+/* compact_day_reply - turn *r, the reply to compact_day_cmd of kind, into
+ * the day hash as HGETALL would give it: the archive (decompressed here,
+ * not in Redis) with the live hash over it, counters added; an error
+ * reply is left as it is */
+void compact_day_reply(struct redisReply **r, const char *kind);
 
 /* The daemon's side: a child `fumidai compact --through DAY` whenever
  * compact_tick sees the event time pass a day, one at a time. */

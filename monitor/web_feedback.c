@@ -169,6 +169,7 @@ login_exists(struct web *w, const struct buf *acct, const struct verdict *v)
 		return -1;
 	}
 	for (i = 0; i < 2; i++) {
+		compact_day_reply(&r[i], where[i]);
 		if (has_field(r[i], &v->key))
 			found = 1;
 		/* Redis lost its scripts: reconnect (and load them) next time */
