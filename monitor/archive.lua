@@ -83,8 +83,10 @@ end
 -- remaining lifetime of the day's archive, if the day has one (a late
 -- write does not extend the day); else ttl seconds
 function FMA.expire(key, base, day, ttl)
-  local p = string.find(base, '{a:%x*}$') and FMA.load(base .. ':h:' .. day)
-    and redis.call('PTTL', base .. ':h:' .. day) or -1
+  local p = -1
+  if string.find(base, '{a:%x*}$') then
+    p = redis.call('PTTL', base .. ':h:' .. day)	-- -2: no archive
+  end
   if p > 0 then
     redis.call('PEXPIRE', key, p)
   else

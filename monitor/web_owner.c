@@ -21,8 +21,9 @@
  * WEB_OWNER_FAILS failures in WEB_OWNER_WINDOW_S from one client address
  * or for one account (counted when an attempt starts, given back when it
  * succeeds or the server is unreachable, so parallel guesses count too).
- * The counters live in a table of WEB_OWNER_SLOTS: when it is full the
- * oldest entry is forgotten.  Behind a reverse proxy every client has the
+ * An IPv6 client counts by its /64.  The counters live in a table of
+ * WEB_OWNER_SLOTS: when it is full the oldest entry not at its limit is
+ * forgotten, and when every entry is at its limit every attempt gets 429.  Behind a reverse proxy every client has the
  * proxy's address, so the per-address limit is then everyone's.
  *
  * SECURITY: the account and the password are attacker-controlled bytes.
@@ -220,8 +221,10 @@ slot_id(unsigned char id[32], const char *kind, const char *p, size_t n)
 	EVP_MD_CTX_free(c);
 }
 
-/* slot_find - id's slot; with make, a new one (an expired or the oldest
- * slot reused) when it has none; NULL when none and !make */
+/* slot_find - id's slot; with make, a new one (a free slot, else the
+ * oldest that is not at its limit) when it has none; NULL when none (and
+ * with make when every slot holds a key at its limit: a flood of new
+ * names and addresses cannot push a limited one out) */
 static struct slot *
 slot_find(struct web_owner *o, const unsigned char id[32], int make)
 {
@@ -235,11 +238,13 @@ slot_find(struct web_owner *o, const unsigned char id[32], int make)
 			s->n = 0;		/* the window is over */
 		if (s->n > 0 && memcmp(s->id, id, 32) == 0)
 			return s;
+		if (s->n >= WEB_OWNER_FAILS)
+			continue;		/* never forgotten early */
 		if (old == NULL || (old->n > 0 && (s->n == 0 ||
 		    s->since < old->since)))
 			old = s;
 	}
-	if (!make)
+	if (!make || old == NULL)
 		return NULL;
 	memcpy(old->id, id, 32);
 	old->since = now;
@@ -706,11 +711,26 @@ attempt_new(struct web_owner *o, struct evhttp_request *req,
 static int
 limited(struct web_owner *o, struct attempt *a)
 {
-	slot_id(a->kip, "ip", a->client, strlen(a->client));
+	struct slot *si = NULL, *sa = NULL;
+	uint8_t af = 0, ip[16];
+
+	/* an IPv6 client is counted by its /64: one host has them all */
+	if (addr_parse(a->client, strlen(a->client), &af, ip) == 0)
+		slot_id(a->kip, "ip", (const char *)ip, af == 6 ? 8 : 4);
+	else
+		slot_id(a->kip, "ip", a->client, strlen(a->client));
 	slot_id(a->kacct, "acct", a->acct.data, a->acct.len);
-	if (slot_count(o, a->kip) >= WEB_OWNER_FAILS ||
-	    slot_count(o, a->kacct) >= WEB_OWNER_FAILS ||
-	    o->pending > WEB_OWNER_PENDING) {
+	/* charge the address before finding the account's slot, so that
+	 * the two can never be one reused slot */
+	if (slot_count(o, a->kip) < WEB_OWNER_FAILS &&
+	    slot_count(o, a->kacct) < WEB_OWNER_FAILS &&
+	    o->pending <= WEB_OWNER_PENDING &&
+	    (si = slot_find(o, a->kip, 1)) != NULL) {
+		si->n++;
+		if ((sa = slot_find(o, a->kacct, 1)) == NULL)
+			si->n--;
+	}
+	if (sa == NULL) {
 		logline(a, "limited", NULL);
 		web_error(a->req, 429, "too many failed logins; try again "
 		    "later");
@@ -718,8 +738,7 @@ limited(struct web_owner *o, struct attempt *a)
 		attempt_free(a);
 		return 1;
 	}
-	slot_find(o, a->kip, 1)->n++;
-	slot_find(o, a->kacct, 1)->n++;
+	sa->n++;
 	return 0;
 }
 
