@@ -36,7 +36,7 @@ use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use FM qw(run_cmd tmpdir write_file have_prog);
+use FM qw(run_cmd tmpdir write_file have_prog free_port);
 
 my $bin = abs_path(FM::fumidai()) // '';
 plan skip_all => 'fumidai binary not built' unless -x $bin;
@@ -58,13 +58,6 @@ sub failed { sprintf("$T postfix/submission/smtpd[5]: warning: " .
     "sasl_username=%s\n", $_[2], $_[0], $_[1]) }
 
 # A free port on loopback (bound, noted, released).
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0,
-	    Proto => 'tcp', Listen => 1) or die "bind: $@";
-	my $p = $s->sockport;
-	close $s;
-	return $p;
-}
 my $port = free_port();
 my $closed = free_port();	# nothing listens there: the audit fails
 $ENV{FUMIDAI_AUDIT_EVERY} = 2;

@@ -38,7 +38,7 @@ use JSON::PP;
 use POSIX qw(:sys_wait_h strftime);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use FM qw(run_cmd tmpdir write_file read_file have_prog);
+use FM qw(run_cmd tmpdir write_file read_file have_prog free_port);
 
 my $bin = abs_path(FM::fumidai()) // '';
 plan skip_all => 'fumidai binary not built' unless -x $bin;
@@ -133,15 +133,6 @@ sub wait_for {
 	}
 	diag("timed out waiting for $what");
 	return 0;
-}
-
-# free_port(addr) - a port nobody listens on at addr now
-sub free_port {
-	my $s = IO::Socket::INET->new(LocalAddr => $_[0], LocalPort => 0,
-	    Listen => 1, Proto => 'tcp') or die "listen: $!";
-	my $p = $s->sockport;
-	close $s;
-	return $p;
 }
 
 # tls_server(n, port) - openssl s_server on 127.0.0.(n+1):port for one

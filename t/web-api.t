@@ -36,7 +36,7 @@ use MIME::Base64 qw(encode_base64url);
 use POSIX qw(strftime);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use FM qw(run_cmd tmpdir write_file have_prog spawn_fumidai stop_pid);
+use FM qw(run_cmd tmpdir write_file have_prog spawn_fumidai stop_pid free_port);
 
 my $bin = abs_path(FM::fumidai()) // '';
 plan skip_all => 'fumidai binary not built' unless -x $bin;
@@ -46,14 +46,6 @@ my $tmp = tmpdir();
 my $redis = FM::start_redis($tmp);
 my $wpid;
 END { stop_pid($wpid) if $wpid }
-
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0,
-	    Proto => 'tcp', Listen => 1) or die "bind: $@";
-	my $p = $s->sockport;
-	close $s;
-	return $p;
-}
 
 # ---- GeoIP, config, log ----
 mkdir "$tmp/geo";

@@ -30,7 +30,7 @@ use IO::Socket::IP;
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(sleep);
-use FM qw(run_cmd tmpdir write_file have_prog spawn_fumidai stop_pid);
+use FM qw(run_cmd tmpdir write_file have_prog spawn_fumidai stop_pid free_port);
 use MailStack;
 
 my $bin = abs_path(FM::fumidai()) // '';
@@ -73,14 +73,6 @@ $ms->start;
 my $redis = FM::start_redis($tmp);
 my @pids;
 END { stop_pid($_) for grep { $_ } @pids }
-
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0,
-	    Proto => 'tcp', Listen => 1) or die "bind: $@";
-	my $p = $s->sockport;
-	close $s;
-	return $p;
-}
 
 # ---- history for alice and bob ----
 ok($ms->imap_login('127.0.1.10', $ALICE, $pw{$ALICE}), 'alice logs in over IMAP');

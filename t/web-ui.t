@@ -61,7 +61,7 @@ use MIME::Base64 qw(encode_base64url);
 use POSIX qw(strftime);
 use Test::More;
 use Time::HiRes qw(sleep);
-use FM qw(run_cmd tmpdir write_file read_file have_prog spawn_fumidai stop_pid);
+use FM qw(run_cmd tmpdir write_file read_file have_prog spawn_fumidai stop_pid free_port);
 
 my $bin = abs_path(FM::fumidai()) // '';
 plan skip_all => 'fumidai binary not built' unless -x $bin;
@@ -140,13 +140,6 @@ smtp_fail($XSS, '127.0.2.66') for 1 .. 3;
 write_file("$tmp/mail.log", join('', @log));
 
 # ---- fumidai: redis, config, replay
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0,
-	    Proto => 'tcp', Listen => 1) or die "bind: $@";
-	my $p = $s->sockport;
-	close $s;
-	return $p;
-}
 my $port = free_port();
 my $base = "http://127.0.0.1:$port";
 my $redis = FM::start_redis($tmp);

@@ -10,7 +10,8 @@ use Time::HiRes qw(sleep);
 use Exporter 'import';
 use Test::More ();
 our @EXPORT_OK = qw(fumidai run_cmd tmpdir write_file read_file start_redis
-    write_config have_prog spawn_fumidai stop_pid checkpoint wait_caught_up);
+    write_config have_prog spawn_fumidai stop_pid checkpoint wait_caught_up
+    free_port);
 
 sub builddir { $ENV{FM_BUILDDIR} // '.' }
 sub srcdir   { $ENV{FM_SRCDIR} // '.' }
@@ -35,6 +36,16 @@ sub read_file {
     my $d = <$fh>;
     close $fh;
     return $d;
+}
+
+# free_port([ADDR]) - a TCP port free on ADDR (127.0.0.1) right now
+sub free_port {
+	require IO::Socket::IP;
+	my $s = IO::Socket::IP->new(LocalHost => $_[0] // '127.0.0.1',
+	    LocalPort => 0, Proto => 'tcp', Listen => 1) or die "bind: $@";
+	my $p = $s->sockport;
+	close $s;
+	return $p;
 }
 
 sub have_prog {
